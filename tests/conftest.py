@@ -1,0 +1,51 @@
+"""Shared fixtures: small git repositories of Lean files, made in a temporary directory."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z",
+    "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/nonexistent",
+}
+
+
+def run_git(cwd: Path, *args: str) -> str:
+    """Run git deterministically (fixed author and dates) and return stdout."""
+    done = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, timeout=60,
+                          check=True)
+    return done.stdout.strip()
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    """Write ``files`` (relative path → text) under ``root``."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.fixture
+def lean_git_repo(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A work tree with two commits of a tiny Lean project; returns (root, [commit1, commit2])."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    run_git(root, "init", "-q", "-b", "main")
+    write_files(root, {
+        "lean-toolchain": "leanprover/lean4:v4.9.0\n",
+        "Proj/Basic.lean": "theorem one : 1 = 1 := rfl\n",
+    })
+    run_git(root, "add", ".")
+    run_git(root, "commit", "-qm", "first")
+    first = run_git(root, "rev-parse", "HEAD")
+    write_files(root, {"Proj/Basic.lean": "theorem one : 1 = 1 := rfl\ntheorem two : 2 = 2 := by\n  rfl\n"})
+    run_git(root, "commit", "-qam", "second")
+    second = run_git(root, "rev-parse", "HEAD")
+    return root, [first, second]
