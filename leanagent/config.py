@@ -1,0 +1,223 @@
+"""Configuration: a tree of frozen dataclasses, loaded once from TOML plus command-line overrides.
+
+Nothing is configured by editing source. The effective configuration is written next to a run's outputs
+(``config.toml`` in the workdir), so every run says how it was made.
+
+>>> cfg = load_config(None, {"curriculum.order": "random", "retriever.lr": "0.0001"})
+>>> cfg.curriculum.order, cfg.retriever.lr
+('random', 0.0001)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = ["Config", "ConfigError", "load_config", "dump_config"]
+
+
+class ConfigError(ValueError):
+    """A configuration file or flag names an unknown key or a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class AcquireConfig:
+    """How repositories and their dependencies are brought in."""
+
+    dependencies: bool = True
+    """Scan the Lake dependencies pinned in lake-manifest.json (their premises join the corpus)."""
+    deps_dirs: tuple[str, ...] = ()
+    """Directories holding dependency checkouts or git repositories, by package or repository name."""
+    offline: bool = False
+    """Never use the network."""
+
+
+@dataclass(frozen=True)
+class CurriculumConfig:
+    """Repository order."""
+
+    order: str = "easy-first"
+    """``easy-first`` (LeanAgent) or ``random`` (seeded baseline)."""
+    seed: int = 3407
+    """Seed of the random order."""
+
+
+@dataclass(frozen=True)
+class RetrieverConfig:
+    """The premise retriever and its progressive training (LeanAgent's defaults)."""
+
+    model: str = "byt5-tiny"
+    """``byt5-tiny`` (built locally), a Hugging Face name, or a local checkpoint directory."""
+    device: str = "auto"
+    """``auto``, ``cpu`` or ``cuda``."""
+    batch_size: int = 4
+    """Training batch size (LeanAgent: 4)."""
+    lr: float = 1e-3
+    """Peak learning rate (LeanAgent: 1e-3)."""
+    warmup_steps: int = 1000
+    """Linear warm-up steps (LeanAgent: 1000)."""
+    max_length: int = 1024
+    """Maximum tokens (bytes for ByT5) per text."""
+    epochs_per_repo: int = 1
+    """Epochs on each new repository (LeanAgent: 1)."""
+    num_negatives: int = 3
+    """Negatives per example, of which ``in_file_negatives`` from the positive's file."""
+    in_file_negatives: int = 1
+    """Negatives taken from the positive premise's own file."""
+    ewc_lambda: float = 0.0
+    """EWC penalty weight; 0 disables it (the paper's ablation used 0.1)."""
+    replay: float = 0.0
+    """Fraction of earlier repositories' examples mixed into each new repository's epoch."""
+    seed: int = 3407
+    """Seed of everything random in training."""
+
+
+@dataclass(frozen=True)
+class ProverConfig:
+    """Batch proving of sorry theorems."""
+
+    workers: int = 1
+    """Ray workers (one Lean environment each)."""
+    ray_address: str = ""
+    """Address of a Ray cluster; empty for a local Ray."""
+    timeout: float = 600.0
+    """Seconds per theorem (LeanAgent: 600)."""
+    num_sampled_tactics: int = 64
+    """Tactics sampled per expansion (LeanAgent: 64)."""
+    max_expansions: int = 0
+    """Cap on node expansions per theorem; 0 for none."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run needs, passed down explicitly."""
+
+    workdir: str = "leanagent-work"
+    """Run directory: databases, caches, checkpoints, reports, logs."""
+    quiet: bool = False
+    """No progress bars."""
+    acquire: AcquireConfig = field(default_factory=AcquireConfig)
+    """Acquisition."""
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
+    """Curriculum."""
+    retriever: RetrieverConfig = field(default_factory=RetrieverConfig)
+    """Retriever."""
+    prover: ProverConfig = field(default_factory=ProverConfig)
+    """Prover."""
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    """Check or convert ``value`` to the field type ``kind`` (strings from flags are parsed)."""
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return tuple(str(v) for v in items if str(v))
+    if origin in (typing.Union, types.UnionType):
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        try:
+            number = kind(value)
+        except ValueError:
+            raise ConfigError(f"{key}: expected {'an integer' if kind is int else 'a number'}, "
+                              f"got {value!r}") from None
+        if kind is int and isinstance(value, float) and value != number:
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return number
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {kind}")
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(f"unknown setting {where!r} (known: {', '.join(sorted(known))})")
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}: expected a table of settings, got {value!r}")
+            values[key] = _build(kind, value, f"{where}.")
+        else:
+            values[key] = _coerce(value, kind, where)
+    return cls(**values)
+
+
+def _nest(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{dotted}: {part} is a setting, not a table")
+        node[leaf] = value
+    return nested
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), dict) \
+            else value
+    return out
+
+
+def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = None) -> Config:
+    """The configuration from a TOML file (optional) with ``overrides`` (``"section.key" → value``) on top."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such configuration file") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    data = _merge(data, _nest(overrides or {}))
+    return _build(Config, data, "")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def dump_config(config: Config) -> str:
+    """TOML text that :func:`load_config` reads back to an equal configuration."""
+    top, tables = [], []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            body = "\n".join(f"{g.name} = {_toml_value(getattr(value, g.name))}"
+                             for g in dataclasses.fields(value))
+            tables.append(f"[{f.name}]\n{body}\n")
+        else:
+            top.append(f"{f.name} = {_toml_value(value)}")
+    return "\n".join(top) + "\n\n" + "\n".join(tables)

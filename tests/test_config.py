@@ -1,0 +1,52 @@
+"""Configuration: TOML + overrides, clear errors on unknown keys and bad types, round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leanagent.config import Config, ConfigError, dump_config, load_config
+
+
+def test_defaults_are_the_papers() -> None:
+    cfg = load_config(None)
+    assert (cfg.retriever.batch_size, cfg.retriever.lr, cfg.retriever.warmup_steps) == (4, 1e-3, 1000)
+    assert (cfg.curriculum.order, cfg.curriculum.seed, cfg.prover.timeout) == ("easy-first", 3407, 600.0)
+
+
+def test_file_then_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('workdir = "w"\n[retriever]\nlr = 5e-4\nbatch_size = 8\n[acquire]\ndeps_dirs = ["a", "b"]\n')
+    cfg = load_config(path, {"retriever.batch_size": "2", "acquire.offline": "true"})
+    assert cfg.workdir == "w" and cfg.retriever.lr == 5e-4 and cfg.retriever.batch_size == 2
+    assert cfg.acquire.deps_dirs == ("a", "b") and cfg.acquire.offline is True
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"retriever.lrr": "1"}, "unknown setting 'retriever.lrr'"),
+    ({"retriever.batch_size": "four"}, "retriever.batch_size: expected an integer"),
+    ({"acquire.offline": "maybe"}, "acquire.offline: expected true or false"),
+    ({"retriever": "x"}, "retriever: expected a table"),
+    ({"workdir.x": "1"}, "workdir: expected a string"),
+    ({"prover": {"workers": 1}, "prover.workers.x": "1"}, "workers is a setting, not a table"),
+])
+def test_bad_settings_name_the_key(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, overrides)
+
+
+def test_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such configuration file"):
+        load_config(tmp_path / "none.toml")
+    (tmp_path / "bad.toml").write_text("[retriever\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path / "bad.toml")
+
+
+def test_dump_round_trips(tmp_path: Path) -> None:
+    cfg = load_config(None, {"workdir": 'we"ird\\dir', "acquire.deps_dirs": "x,y", "prover.ray_address": "h:1"})
+    path = tmp_path / "c.toml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path) == cfg
+    assert load_config(None) == Config()
