@@ -1,0 +1,212 @@
+"""Progress reports: a self-contained HTML page (plots embedded), ``metrics.json`` and a Markdown summary.
+
+Plots are drawn with matplotlib's Agg backend into PNG bytes and embedded as data URIs, so the page
+opens anywhere, offline, as one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from leanagent.workdir import atomic_write_text
+
+__all__ = ["CurriculumRow", "SorryRow", "ReportData", "write_report", "metrics_json"]
+
+
+@dataclass(frozen=True)
+class CurriculumRow:
+    """One repository in learning order."""
+
+    repo: str
+    """Repository name."""
+    commit: str
+    """Commit learned."""
+    easy: int
+    """Easy theorems."""
+    medium: int
+    """Medium theorems."""
+    hard: int
+    """Hard theorems."""
+    sorry_theorems: int
+    """Proving targets."""
+    placeholders: int = 0
+    """Theorems whose statement is a placeholder (flagged, never counted as proved mathematics)."""
+
+
+@dataclass(frozen=True)
+class SorryRow:
+    """Proving results of one repository."""
+
+    repo: str
+    """Repository name."""
+    attempted: int
+    """Sorry theorems attempted."""
+    proved: int
+    """Proved (accepted by Lean)."""
+    skipped_reason: str = ""
+    """Why proving was skipped (e.g. no Lean toolchain), empty when it ran."""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything a report shows."""
+
+    title: str
+    """Heading of the report."""
+    order: tuple[str, ...]
+    """Repository names in learning order."""
+    recall_at_10: tuple[tuple[float | None, ...], ...]
+    """Row i: after learning repository i; column j: test R@10 on repository j (None where not seen)."""
+    validation_recall_at_10: tuple[float, ...]
+    """V[t]: validation R@10 on repository t right after learning it."""
+    metrics: dict[str, float | None]
+    """Lifelong metrics by name."""
+    curriculum: tuple[CurriculumRow, ...] = ()
+    """The curriculum table."""
+    sorry: tuple[SorryRow, ...] = ()
+    """Proving results per repository."""
+    model: str = ""
+    """Retriever model / strategy."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage name."""
+
+
+def metrics_json(data: ReportData) -> dict:
+    """The ``metrics.json`` object: order, recall_at_10 matrix, metrics, sorry, and the rest."""
+    return {
+        "title": data.title,
+        "model": data.model,
+        "order": list(data.order),
+        "recall_at_10": [list(row) for row in data.recall_at_10],
+        "validation_recall_at_10": list(data.validation_recall_at_10),
+        "metrics": data.metrics,
+        "sorry": {row.repo: {"attempted": row.attempted, "proved": row.proved,
+                             "skipped_reason": row.skipped_reason} for row in data.sorry},
+        "curriculum": [asdict(row) for row in data.curriculum],
+        "timings": data.timings,
+    }
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _plots(data: ReportData) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plots = []
+    n = len(data.order)
+    labels = [name.rsplit("/", 1)[-1][:18] for name in data.order]
+    matrix = [[math.nan if v is None else v for v in row] for row in data.recall_at_10]
+    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * n, 1.0 + 0.6 * n))
+    image = ax.imshow(matrix, vmin=0.0, vmax=1.0, cmap="viridis")
+    ax.set_xticks(range(n), labels, rotation=45, ha="right")
+    ax.set_yticks(range(n), [f"after {label}" for label in labels])
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            if not math.isnan(value):
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value < 0.6 else "black")
+    ax.set_title("Test Recall@10 (row: after learning, column: repository)")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    plots.append(("Recall@10 matrix", _png(fig)))
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for j, label in enumerate(labels):
+        xs = [i + 1 for i in range(j, n) if data.recall_at_10[i][j] is not None]
+        ax.plot(xs, [data.recall_at_10[i - 1][j] for i in xs], marker="o", label=label)
+    averages = [sum(v for v in row[: i + 1] if v is not None) / (i + 1) for i, row in enumerate(data.recall_at_10)]
+    ax.plot(range(1, n + 1), averages, color="black", linestyle="--", linewidth=2, label="average")
+    ax.set_xlabel("repositories learned")
+    ax.set_ylabel("test Recall@10")
+    ax.set_ylim(0, 1)
+    ax.set_xticks(range(1, n + 1))
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title("Each repository's Recall@10 over time")
+    plots.append(("Recall@10 over time", _png(fig)))
+    plt.close(fig)
+    return plots
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+_STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
+          "td,th{border:1px solid #bbb;padding:4px 10px;text-align:right}th{background:#eee}"
+          "td:first-child,th:first-child{text-align:left}img{max-width:100%;display:block;margin:1em 0}"
+          ".note{color:#555}")
+
+
+def render_html(data: ReportData) -> str:
+    """The report page as one self-contained HTML string."""
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(data.title)}</title>"
+             f"<style>{_STYLE}</style></head><body><h1>{html.escape(data.title)}</h1>"]
+    if data.model:
+        parts.append(f"<p>Retriever: <code>{html.escape(data.model)}</code></p>")
+    parts.append("<h2>Lifelong metrics</h2>")
+    parts.append(_table(["metric", "value"], [(k, v) for k, v in data.metrics.items()]))
+    parts.append("<p class='note'>n/a: the run is too short for the metric (e.g. WF5 needs more than five "
+                 "repositories).</p>")
+    for title, uri in (_plots(data) if data.order else []):
+        parts.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='{uri}'>")
+    if data.curriculum:
+        parts.append("<h2>Curriculum</h2>")
+        parts.append(_table(["#", "repository", "commit", "easy", "medium", "hard", "sorry", "placeholders"],
+                            [(i + 1, r.repo, r.commit[:12], r.easy, r.medium, r.hard, r.sorry_theorems,
+                              r.placeholders) for i, r in enumerate(data.curriculum)]))
+    if data.sorry:
+        parts.append("<h2>Sorry theorems</h2>")
+        parts.append(_table(["repository", "attempted", "proved", "note"],
+                            [(r.repo, r.attempted, r.proved, r.skipped_reason) for r in data.sorry]))
+    if data.timings:
+        parts.append("<h2>Timings</h2>")
+        parts.append(_table(["stage", "seconds"], [(k, v) for k, v in data.timings.items()]))
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def render_markdown(data: ReportData) -> str:
+    """A short Markdown summary."""
+    lines = [f"# {data.title}", ""]
+    if data.order:
+        lines.append("Learning order: " + " → ".join(data.order))
+        lines.append("")
+    lines += ["| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {_fmt(v)} |" for k, v in data.metrics.items()]
+    if data.sorry:
+        lines += ["", "| repository | sorry attempted | proved | note |", "|---|---|---|---|"]
+        lines += [f"| {r.repo} | {r.attempted} | {r.proved} | {r.skipped_reason} |" for r in data.sorry]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(data: ReportData, directory: Path) -> dict[str, Path]:
+    """Write ``report.html``, ``metrics.json`` and ``summary.md`` atomically; return their paths."""
+    paths = {"html": directory / "report.html", "json": directory / "metrics.json",
+             "markdown": directory / "summary.md"}
+    atomic_write_text(paths["json"], json.dumps(metrics_json(data), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(paths["markdown"], render_markdown(data))
+    atomic_write_text(paths["html"], render_html(data))
+    return paths
