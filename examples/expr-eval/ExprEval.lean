@@ -1,0 +1,2 @@
+import ExprEval.Expr
+import ExprEval.Logic

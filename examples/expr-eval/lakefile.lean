@@ -1,0 +1,7 @@
+import Lake
+open Lake DSL
+
+package «expr-eval» where
+
+@[default_target]
+lean_lib ExprEval where

@@ -1,0 +1,3 @@
+import ListLemmas.Defs
+import ListLemmas.Append
+import ListLemmas.Reverse

@@ -1,0 +1,2 @@
+import NatBasics.Double
+import NatBasics.Sum
