@@ -158,7 +158,7 @@ def acquire(spec: RepoSpec, cache_dir: Path, *, timeout: float = 1800.0) -> Chec
         return _make_repo(spec.source, commit, spec.name, root)
     path = Path(spec.source)
     if not path.exists():
-        raise AcquireError(f"{path}: no such directory (check the path in the repositories file)")
+        raise AcquireError(f"{path}: no such directory")
     if not path.is_dir():
         raise AcquireError(f"{path}: not a directory (give a Lean repository's root directory)")
     name = local_name(path)
