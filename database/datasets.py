@@ -90,12 +90,15 @@ class Split:
 
 
 def _sizes(n: int, fraction: float) -> int:
-    """Validation/test size: ``fraction`` of n, at least 1 once there are 5 theorems.
+    """Validation/test size: ``fraction`` of n, at least 1 from 5 theorems and 2 from 10 (tiny repositories
+    would otherwise be judged on a single theorem).
 
-    >>> [_sizes(n, 0.1) for n in (0, 4, 5, 30, 100)]
-    [0, 0, 1, 3, 10]
+    >>> [_sizes(n, 0.1) for n in (0, 4, 5, 12, 30, 100)]
+    [0, 0, 1, 2, 3, 10]
     """
-    return 0 if n < 5 else max(1, round(n * fraction))
+    if n < 5:
+        return 0
+    return max(1 if n < 10 else 2, round(n * fraction))
 
 
 def _key(seed: int, theorem_id: str) -> str:

@@ -112,7 +112,8 @@ def cmd_curriculum(args: argparse.Namespace) -> int:
         except ScanError as err:
             print(f"{spec.where}: {err}", file=sys.stderr)
             failed += 1
-    plan = build_curriculum(scans, strategy=args.order, seed=args.seed)
+    plan = build_curriculum(scans, strategy=args.order or "easy-first",
+                            seed=args.seed if args.seed is not None else 3407)
     rows = [
         {"position": i + 1, "repo": r.repo.name, "url": r.repo.url, "commit": r.repo.commit,
          "easy": r.easy, "medium": r.medium, "hard": r.hard, "no_difficulty": r.no_difficulty,
@@ -132,6 +133,175 @@ def cmd_curriculum(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
+# ---- the lifelong loop -------------------------------------------------------------------------------
+
+_FLAG_SETTINGS = {  # CLI flag (argparse dest) → config key
+    "workdir": "workdir", "order": "curriculum.order", "seed": "curriculum.seed", "model": "retriever.model",
+    "device": "retriever.device", "workers": "prover.workers", "ray_address": "prover.ray_address",
+}
+
+
+def _config(args: argparse.Namespace):
+    from leanagent.config import ConfigError, load_config
+
+    overrides: dict[str, object] = {}
+    for item in getattr(args, "set", []) or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key.strip()] = value.strip()
+    for dest, key in _FLAG_SETTINGS.items():
+        if getattr(args, dest, None) is not None:
+            overrides[key] = str(getattr(args, dest))
+    if getattr(args, "quiet", False):
+        overrides["quiet"] = "true"
+    if getattr(args, "offline", False):
+        overrides["acquire.offline"] = "true"
+    if getattr(args, "no_deps", False):
+        overrides["acquire.dependencies"] = "false"
+    if getattr(args, "deps_dir", None):
+        overrides["acquire.deps_dirs"] = ",".join(args.deps_dir)
+    config_file = getattr(args, "config", None)
+    if config_file is None and getattr(args, "workdir", None):
+        saved = Path(args.workdir) / "config.toml"
+        config_file = saved if saved.is_file() and args.command in ("eval", "report", "status") else None
+    try:
+        return load_config(config_file, overrides)
+    except ConfigError as err:
+        raise UsageError(str(err)) from None
+
+
+def _echo(args: argparse.Namespace):
+    return (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+
+
+def _run(args: argparse.Namespace, until: str) -> int:
+    from leanagent.config import dump_config
+    from leanagent.pipeline import run
+    from leanagent.workdir import WorkdirLocked
+
+    config = _config(args)
+    echo = _echo(args)
+    echo("configuration:\n" + "\n".join("  " + line for line in dump_config(config).splitlines() if line))
+    try:
+        result = run(config, Path(args.repos_file), until=until, echo=echo)
+    except WorkdirLocked as err:
+        raise UsageError(str(err)) from None
+    for failure in result.failures:
+        print(failure, file=sys.stderr)
+    if until == "prove":
+        paths = _write_report(config.workdir)
+        print(f"report: {paths['html']}")
+    return EXIT_PARTIAL if result.failures else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run(args, "prove")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    return _run(args, "evaluate")
+
+
+def _write_report(workdir: str):
+    from database.store import Store
+    from leanagent.report import write_report
+    from leanagent.results import report_data
+    from leanagent.workdir import Workdir
+
+    wd = Workdir(Path(workdir))
+    with Store.open(wd.database) as store:
+        data = report_data(store, title=f"leanagent run: {wd.root.resolve().name}")
+    return write_report(data, wd.reports)
+
+
+def _open_run(workdir: str):
+    from database.store import Store
+    from leanagent.workdir import Workdir
+
+    wd = Workdir(Path(workdir))
+    if not wd.database.is_file():
+        raise UsageError(f"{workdir}: no leanagent run here (start one with `leanagent run REPOS_FILE "
+                         f"--workdir {workdir}`)")
+    return wd, Store.open(wd.database)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _open_run(args.workdir)[1].close()
+    paths = _write_report(args.workdir)
+    for kind, path in paths.items():
+        print(f"{kind:9} {path}")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from leanagent.pipeline import STAGES
+    from leanagent.results import report_data, run_state
+
+    wd, store = _open_run(args.workdir)
+    with store:
+        state = run_state(store)
+        data = report_data(store)
+    if state is None:
+        print("no curriculum yet: the run is still ingesting repositories")
+        return EXIT_OK
+    if args.json:
+        print(json.dumps({"order": [r.name for r in state.order],
+                          "stages": {r.name: sorted(state.stages.get(r.id, {})) for r in state.order},
+                          "metrics": data.metrics}, indent=2))
+        return EXIT_OK
+    print(f"{'#':>3}  {'repository':36} " + " ".join(f"{s:>8}" for s in STAGES))
+    for i, repo in enumerate(state.order):
+        done = state.stages.get(repo.id, {})
+        print(f"{i + 1:>3}  {repo.name[:36]:36} " + " ".join(f"{'done' if s in done else '-':>8}" for s in STAGES))
+    for name, value in data.metrics.items():
+        print(f"  {name:24} {'n/a' if value is None else f'{value:.4f}'}")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from database.index import PremiseIndex
+    from leanagent.learner import corpus_of, score_repositories
+    from leanagent.results import run_state
+
+    config = _config(args)
+    wd, store = _open_run(args.workdir)
+    with wd.lock(), store:
+        state = run_state(store)
+        if state is None or not state.checkpoints:
+            raise UsageError(f"{args.workdir}: no trained checkpoint yet (run `leanagent train` first)")
+        repos = list(state.order[: len(state.checkpoints)])
+        if args.baseline == "bm25":
+            from retrieval.bm25 import BM25Retriever
+
+            retriever, name = BM25Retriever(), "bm25"
+            retriever.index(corpus_of(store, repos))
+        else:
+            from retrieval.dense import DenseRetriever
+            from retrieval.encoder import DualEncoder
+
+            name = state.checkpoints[-1]
+            model = DualEncoder.load(wd.checkpoints / name)
+            retriever = DenseRetriever(model, premise_index=PremiseIndex.load(wd.index),
+                                       max_length=config.retriever.max_length)
+        records = score_repositories(retriever, store, repos, name, seed=config.retriever.seed)
+        store.add_evaluations(records)
+    by_repo = {r.id: r.name for r in repos}
+    rows = {by_repo[e.repo_id]: {"recall_at_1": e.recall_at_1, "recall_at_10": e.recall_at_10, "mrr": e.mrr}
+            for e in records}
+    average = {key: sum(row[key] for row in rows.values()) / len(rows) for key in ("recall_at_1", "recall_at_10",
+                                                                                   "mrr")} if rows else {}
+    if args.json:
+        print(json.dumps({"model": name, "repos": rows, "average": average}, indent=2))
+    else:
+        print(f"model: {name}")
+        print(f"{'repository':36} {'R@1':>7} {'R@10':>7} {'MRR':>7}")
+        for repo, row in {**rows, "average": average}.items():
+            if row:
+                print(f"{repo[:36]:36} {row['recall_at_1']:>7.3f} {row['recall_at_10']:>7.3f} {row['mrr']:>7.3f}")
+    return EXIT_OK
+
+
 def _progress(items: Sequence, desc: str, args: argparse.Namespace):
     if args.quiet or not sys.stderr.isatty():
         return items
@@ -140,13 +310,14 @@ def _progress(items: Sequence, desc: str, args: argparse.Namespace):
     return tqdm(items, desc=desc, unit="repo", file=sys.stderr)
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--workdir", default=DEFAULT_WORKDIR,
                         help=f"run directory for caches and databases (default: ./{DEFAULT_WORKDIR})")
-    parser.add_argument("--deps-dir", action="append", default=[], metavar="DIR",
-                        help="directory holding dependency checkouts (by package name); repeatable")
-    parser.add_argument("--no-deps", action="store_true", help="do not scan Lake dependencies")
-    parser.add_argument("--offline", action="store_true", help="never use the network")
+    if command in ("scan", "curriculum", "run", "train"):
+        parser.add_argument("--deps-dir", action="append", default=[], metavar="DIR",
+                            help="directory holding dependency checkouts (by package name); repeatable")
+        parser.add_argument("--no-deps", action="store_true", help="do not scan Lake dependencies")
+        parser.add_argument("--offline", action="store_true", help="never use the network")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
@@ -155,12 +326,24 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one subparser per command (each with an example in its help)."""
     parser = argparse.ArgumentParser(
         prog="leanagent", description="A lifelong-learning theorem prover for Lean 4.",
-        epilog="example: leanagent curriculum examples/repos.txt",
+        epilog="example: leanagent run examples/repos.txt --workdir runs/example",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
+        "run": (cmd_run, "learn through repositories, easiest first: train, evaluate, prove, report",
+                "examples:\n  leanagent run examples/repos.txt --workdir runs/example\n"
+                "  leanagent run repos.txt --workdir runs/paper --set retriever.lr=1e-4 --device cuda"),
+        "train": (cmd_train, "train the retriever progressively and evaluate it (no proving, no report)",
+                  "example:\n  leanagent train examples/repos.txt --workdir runs/example"),
+        "eval": (cmd_eval, "evaluate the latest checkpoint (or BM25) on every learned repository",
+                 "examples:\n  leanagent eval --workdir runs/example --json\n"
+                 "  leanagent eval --workdir runs/example --baseline bm25"),
+        "report": (cmd_report, "write the HTML report, metrics.json and summary.md of a run",
+                   "example:\n  leanagent report --workdir runs/example"),
+        "status": (cmd_status, "which repositories and stages are done, and the current metrics",
+                   "example:\n  leanagent status --workdir runs/example"),
         "scan": (cmd_scan, "what a repository holds: theorems, sorry theorems, premises",
-                 "examples:\n  leanagent scan examples/arith --json\n"
+                 "examples:\n  leanagent scan examples/nat-basics --json\n"
                  "  leanagent scan https://github.com/teorth/pfr --commit fa398a5b"),
         "curriculum": (cmd_curriculum, "the order in which repositories will be learned (easiest first)",
                        "example:\n  leanagent curriculum examples/repos.txt --json"),
@@ -172,13 +355,31 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("source", metavar="PATH_OR_URL", help="local repository (work tree or bare git "
                            "directory) or git URL")
             p.add_argument("--commit", help="commit, tag or branch (default: HEAD / the work tree as it is)")
-        else:
+        elif name in ("run", "train"):
+            p.add_argument("repos_file", metavar="REPOS_FILE", nargs="?" if name == "run" else None,
+                           default="repos.txt", help="file of 'URL-or-path [commit]' lines (run: repos.txt)")
+        elif name == "curriculum":
             p.add_argument("repos_file", metavar="REPOS_FILE", help="file of 'URL-or-path [commit]' lines")
-            p.add_argument("--order", choices=("easy-first", "random"), default="easy-first",
-                           help="easy-first (LeanAgent) or a seeded random order (baseline)")
-            p.add_argument("--seed", type=int, default=3407, help="seed of the random order (default 3407)")
-        p.add_argument("--json", action="store_true", help="print JSON")
-        _add_common(p)
+        if name in ("curriculum", "run", "train"):
+            p.add_argument("--order", choices=("easy-first", "random"), default=None,
+                           help="easy-first (LeanAgent, default) or a seeded random order (baseline)")
+            p.add_argument("--seed", type=int, default=None, help="seed of the random order (default 3407)")
+        if name in ("run", "train", "eval"):
+            p.add_argument("--config", metavar="FILE", help="TOML configuration (see README)")
+            p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                           help="override one setting, e.g. retriever.lr=1e-4; repeatable")
+        if name in ("run", "train"):
+            p.add_argument("--model", help="byt5-tiny (default, built locally), minilm, a checkpoint "
+                           "directory, or a Hugging Face name")
+            p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="training device")
+        if name == "run":
+            p.add_argument("--workers", type=int, default=None, help="Ray workers for proving")
+            p.add_argument("--ray-address", default=None, help="address of a Ray cluster (default: local Ray)")
+        if name == "eval":
+            p.add_argument("--baseline", choices=("bm25",), help="evaluate BM25 instead of the dense retriever")
+        if name in ("scan", "curriculum", "eval", "status"):
+            p.add_argument("--json", action="store_true", help="print JSON")
+        _add_common(p, name)
         p.set_defaults(func=func)
     return parser
 

@@ -8,6 +8,8 @@ made for Lean: each identifier yields its whole name, its dotted components and 
 
 from __future__ import annotations
 
+import logging
+
 import re
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -72,6 +74,9 @@ class BM25Retriever:
     def index(self, premises: Sequence[Premise]) -> None:
         """Make ``premises`` the corpus (BM25's statistics are global, so this rebuilds it)."""
         import bm25s  # imported when a BM25 corpus is built, not when the package is
+
+        # bm25s sets its own logger to DEBUG when imported, which would print through any root handler.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
 
         self._ids = [p.id for p in premises]
         self._row = {pid: i for i, pid in enumerate(self._ids)}

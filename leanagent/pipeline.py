@@ -1,0 +1,151 @@
+"""The lifelong loop: ingest → curriculum → for each repository, easiest first: train, embed, evaluate, prove.
+
+Every (repository, stage) is recorded in the database when it finishes; a run killed at any moment and
+started again skips what is recorded and redoes only the unfinished stage. Checkpoints and the index are
+published atomically, so a half-written artefact is never taken for a finished one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from curriculum import build_curriculum
+from database.records import Evaluation, Repo, RepoScan
+from database.store import Store
+from leanagent.config import Config, dump_config
+from leanagent.repos import read_repos_file
+from leanagent.scanning import ScanError, ScanOptions, scan_repository
+from leanagent.workdir import Workdir, atomic_write_text
+
+__all__ = ["RunResult", "run", "STAGES", "recall_matrix"]
+
+log = logging.getLogger(__name__)
+
+# Evaluation searches the index that "embed" just rebuilt, so the corpus is embedded once per checkpoint.
+STAGES = ("train", "embed", "evaluate", "prove")
+RUN = ""  # repo id of run-wide stages
+
+
+@dataclass
+class RunResult:
+    """What a run did: the learning order, failures, and seconds per stage."""
+
+    order: list[Repo] = field(default_factory=list)
+    """Repositories in learning order."""
+    failures: list[str] = field(default_factory=list)
+    """One line per repository or line that failed (the rest went on)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage, summed over repositories."""
+
+
+def _say(result: RunResult, stage: str, seconds: float, what: str, echo: Callable[[str], None]) -> None:
+    result.timings[stage] = round(result.timings.get(stage, 0.0) + seconds, 3)
+    echo(f"{stage:9} {what} ({seconds:.1f} s)")
+
+
+def _ingest(store: Store, config: Config, repos_file: Path, wd: Workdir, result: RunResult,
+            echo: Callable[[str], None]) -> list[Repo]:
+    specs, errors = read_repos_file(repos_file)
+    result.failures.extend(errors)
+    options = ScanOptions(cache_dir=wd.cache, dependencies=config.acquire.dependencies,
+                          deps_dirs=tuple(Path(d) for d in config.acquire.deps_dirs),
+                          allow_network=not config.acquire.offline, show_progress=not config.quiet)
+    reported: set[str] = set()
+    repos: list[Repo] = []
+    for spec in specs:
+        started = time.perf_counter()
+        try:
+            scanned = scan_repository(spec, options, reported)
+        except ScanError as err:
+            result.failures.append(f"{spec.where}: {err}")
+            continue
+        for problem in scanned.problems:
+            log.warning("%s", problem)
+        for dep in scanned.dependencies:
+            store.ingest(dep, role="dependency")
+        store.ingest(scanned.scan)
+        seconds = time.perf_counter() - started
+        store.mark_stage(scanned.scan.repo.id, "ingest", {"source": spec.source, "seconds": round(seconds, 3)})
+        repos.append(scanned.scan.repo)
+        _say(result, "ingest", seconds,
+             f"{scanned.scan.repo.name}: {len(scanned.scan.theorems)} theorems, "
+             f"{len(scanned.scan.premises)} premises", echo)
+    return repos
+
+
+def _order(store: Store, config: Config, repos: list[Repo]) -> list[Repo]:
+    """The curriculum, decided once per workdir and kept (a resumed run never reorders)."""
+    saved = next((s for s in store.stages(RUN) if s.stage == "curriculum"), None)
+    ids = [r.id for r in repos]
+    if saved is not None and sorted(saved.info.get("order", [])) == sorted(ids):
+        by_id = {r.id: r for r in repos}
+        return [by_id[i] for i in saved.info["order"]]
+    scans = [RepoScan(repo=r, files=(), premises=(), theorems=tuple(store.theorems(r.id))) for r in repos]
+    plan = build_curriculum(scans, strategy=config.curriculum.order, seed=config.curriculum.seed)
+    order = [entry.repo for entry in plan.order]
+    store.mark_stage(RUN, "curriculum", {"order": [r.id for r in order], "strategy": plan.strategy,
+                                         "counts": {e.repo.id: [e.easy, e.medium, e.hard, e.sorry_theorems]
+                                                    for e in plan.order}})
+    return order
+
+
+def checkpoint_name(position: int, repo: Repo) -> str:
+    """Directory name of the checkpoint after learning ``repo`` at ``position`` (0-based).
+
+    >>> checkpoint_name(0, Repo("https://github.com/a/b", "c", "a/b"))
+    '01-a+b'
+    """
+    return f"{position + 1:02d}-{repo.name.replace('/', '+')}"
+
+
+def recall_matrix(store: Store, order: list[Repo], checkpoints: list[str]) -> tuple[list[list[float | None]],
+                                                                                  list[float]]:
+    """Test R@10 matrix (row i after learning i, column j) and validation R@10 on each repo after learning it."""
+    cells = {(e.checkpoint, e.repo_id, e.split): e.recall_at_10 for e in store.evaluations()}
+    matrix = [[cells.get((checkpoints[i], order[j].id, "test")) if j <= i else None for j in range(len(order))]
+              for i in range(len(checkpoints))]
+    validation = [cells.get((checkpoints[i], order[i].id, "validation"), 0.0) for i in range(len(checkpoints))]
+    return matrix, validation
+
+
+def run(config: Config, repos_file: Path, *, until: str = "prove",
+        echo: Callable[[str], None] = lambda line: None) -> RunResult:
+    """Run the lifelong loop over ``repos_file`` in ``config.workdir``; stages after ``until`` are skipped."""
+    from leanagent.learner import Learner
+
+    wd = Workdir(Path(config.workdir))
+    result = RunResult()
+    with wd.lock():
+        atomic_write_text(wd.config, dump_config(config))
+        with Store.open(wd.database) as store:
+            repos = _ingest(store, config, Path(repos_file), wd, result, echo)
+            if not repos:
+                return result
+            result.order = _order(store, config, repos)
+            echo("order     " + " → ".join(r.name for r in result.order))
+            learner = Learner(config, store, wd)
+            seen: list[Repo] = []
+            for position, repo in enumerate(result.order):
+                seen.append(repo)
+                name = checkpoint_name(position, repo)
+                for stage in STAGES:
+                    if STAGES.index(stage) > STAGES.index(until):
+                        break
+                    if store.stage_done(repo.id, stage):
+                        continue
+                    started = time.perf_counter()
+                    info = learner.stage(stage, repo, name, seen)
+                    seconds = time.perf_counter() - started
+                    store.mark_stage(repo.id, stage, {**info, "seconds": round(seconds, 3)})
+                    _say(result, stage, seconds, f"{repo.name}: {info.get('summary', '')}", echo)
+    return result
+
+
+def evaluations_for(checkpoint: str, scores: dict[tuple[str, str], object]) -> list[Evaluation]:
+    """Evaluation records from ``(repo_id, split) → Scores``."""
+    return [Evaluation(checkpoint, repo_id, split, s.recall_at_1, s.recall_at_10, s.mrr)  # type: ignore[attr-defined]
+            for (repo_id, split), s in scores.items()]

@@ -1,0 +1,86 @@
+"""What a run directory holds, read back from its database: learning order, checkpoints, matrix, report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from database.records import Repo
+from database.store import Store
+from leanagent.metrics import lifelong_metrics
+from leanagent.pipeline import RUN, STAGES, recall_matrix
+from leanagent.report import CurriculumRow, ReportData, SorryRow
+
+__all__ = ["RunState", "run_state", "report_data"]
+
+
+@dataclass(frozen=True)
+class RunState:
+    """The learning order, the checkpoints finished so far, and each repository's stage records."""
+
+    order: tuple[Repo, ...]
+    """Repositories in learning order."""
+    checkpoints: tuple[str, ...]
+    """Checkpoint name after each learned repository, as far as training got."""
+    stages: dict[str, dict[str, dict]]
+    """repo id → stage → recorded information."""
+    strategy: str
+    """Curriculum strategy."""
+    counts: dict[str, list[int]]
+    """repo id → [easy, medium, hard, sorry]."""
+
+
+def run_state(store: Store) -> RunState | None:
+    """The state of the run in ``store``; None before a curriculum was decided."""
+    curriculum = next((s for s in store.stages(RUN) if s.stage == "curriculum"), None)
+    if curriculum is None:
+        return None
+    order = tuple(r for rid in curriculum.info["order"] if (r := store.repo(rid)) is not None)
+    stages: dict[str, dict[str, dict]] = {}
+    for status in store.stages():
+        stages.setdefault(status.repo_id, {})[status.stage] = dict(status.info)
+    checkpoints = []
+    for repo in order:
+        train = stages.get(repo.id, {}).get("train")
+        if train is None:
+            break
+        checkpoints.append(Path(train["checkpoint"]).name)
+    return RunState(order, tuple(checkpoints), stages, curriculum.info.get("strategy", ""),
+                    curriculum.info.get("counts", {}))
+
+
+def report_data(store: Store, title: str = "leanagent run") -> ReportData:
+    """Everything the report shows, computed from the database."""
+    state = run_state(store)
+    if state is None:
+        return ReportData(title=title, order=(), recall_at_10=(), validation_recall_at_10=(), metrics={})
+    learned = list(state.order[: len(state.checkpoints)])
+    matrix, validation = recall_matrix(store, learned, list(state.checkpoints))
+    complete = []
+    for i, row in enumerate(matrix):  # rows up to the first checkpoint not yet evaluated
+        if any(v is None for v in row[: i + 1]):
+            break
+        complete.append(row)
+    metrics = lifelong_metrics(complete, validation[: len(complete)]) if complete else {}
+    curriculum = tuple(
+        CurriculumRow(r.name, r.commit, *state.counts.get(r.id, [0, 0, 0, 0]),
+                      placeholders=store.counts(r.id).placeholders)
+        for r in state.order)
+    sorry = []
+    for repo in state.order:
+        prove = state.stages.get(repo.id, {}).get("prove")
+        if prove is not None:
+            sorry.append(SorryRow(repo.name, prove.get("attempted", 0), prove.get("proved", 0),
+                                  prove.get("skipped", "")))
+    timings: dict[str, float] = {}
+    for per_repo in state.stages.values():
+        for stage, info in per_repo.items():
+            if stage in ("ingest", *STAGES) and "seconds" in info:
+                timings[stage] = round(timings.get(stage, 0.0) + info["seconds"], 3)
+    model = ""
+    if state.checkpoints:
+        model = f"{state.checkpoints[-1]} ({state.strategy})"
+    return ReportData(title=title, order=tuple(r.name for r in learned),
+                      recall_at_10=tuple(tuple(row) for row in complete),
+                      validation_recall_at_10=tuple(validation[: len(complete)]), metrics=metrics,
+                      curriculum=curriculum, sorry=tuple(sorry), model=model, timings=timings)

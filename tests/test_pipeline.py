@@ -1,0 +1,145 @@
+"""The lifelong loop on the offline example: every stage, resume, kill -9 at several moments, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from leanagent.cli import main
+from leanagent.config import load_config
+from leanagent.pipeline import STAGES, run
+from tests.conftest import EXAMPLES
+
+ROOT = Path(__file__).resolve().parent.parent
+# Fast settings: the example is tiny, a short warm-up lets one epoch move the weights.
+SETTINGS = {"quiet": "true", "retriever.warmup_steps": "5"}
+
+
+def _tables(db: Path) -> dict[str, list[tuple]]:
+    """The content a run must reproduce exactly (stage times and dates excluded)."""
+    con = sqlite3.connect(db)
+    try:
+        out = {}
+        for table, order in (("repos", "id"), ("files", "id"), ("premises", "id"), ("repo_premises", "1, 2"),
+                             ("theorems", "id"), ("theorem_premises", "1, 2"), ("evaluations", "1, 2, 3"),
+                             ("proof_attempts", "1, 2")):
+            rows = con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
+            if table == "repos":  # ingested_at is a date
+                cols = [c[1] for c in con.execute("PRAGMA table_info(repos)")]
+                rows = [tuple(v for c, v in zip(cols, r) if c != "ingested_at") for r in rows]
+            out[table] = rows
+        out["stages"] = sorted(con.execute("SELECT repo_id, stage, status FROM stages").fetchall())
+        return out
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """One uninterrupted run of the offline example."""
+    workdir = tmp_path_factory.mktemp("reference")
+    lines: list[str] = []
+    result = run(load_config(None, {**SETTINGS, "workdir": str(workdir)}), EXAMPLES / "repos.txt",
+                 echo=lines.append)
+    assert result.failures == []
+    assert [r.name for r in result.order] == ["nat-basics", "list-lemmas", "expr-eval"]
+    assert sum(line.startswith("train") for line in lines) == 3
+    return workdir
+
+
+def test_every_stage_of_every_repository_is_recorded(reference: Path) -> None:
+    tables = _tables(reference / "leanagent.db")
+    done = {(repo, stage) for repo, stage, status in tables["stages"] if status == "done"}
+    repo_ids = [r[0] for r in tables["repos"]]
+    assert all((rid, stage) in done for rid in repo_ids for stage in ("ingest", *STAGES))
+    # Test R@10 of every repository learned so far after each step (1 + 2 + 3), validation of each.
+    splits = [e[2] for e in tables["evaluations"]]
+    assert splits.count("test") == 6 and splits.count("validation") == 3
+    assert all(0.0 <= e[4] <= 1.0 for e in tables["evaluations"])
+    assert sorted(p.name for p in (reference / "checkpoints").iterdir()) == [
+        "01-nat-basics", "02-list-lemmas", "03-expr-eval"]
+    assert (reference / "index" / "manifest.json").is_file()
+    assert "retriever" in (reference / "config.toml").read_text()
+
+
+def test_a_second_run_redoes_nothing(reference: Path) -> None:
+    before = _tables(reference / "leanagent.db")
+    lines: list[str] = []
+    run(load_config(None, {**SETTINGS, "workdir": str(reference)}), EXAMPLES / "repos.txt", echo=lines.append)
+    assert not [line for line in lines if line.split()[0] in STAGES]
+    assert _tables(reference / "leanagent.db") == before
+
+
+def test_training_is_deterministic_across_processes(reference: Path, tmp_path: Path) -> None:
+    run(load_config(None, {**SETTINGS, "workdir": str(tmp_path)}), EXAMPLES / "repos.txt")
+    assert _tables(tmp_path / "leanagent.db") == _tables(reference / "leanagent.db")
+
+
+def _start(workdir: Path) -> subprocess.Popen:
+    args = [sys.executable, "-m", "leanagent", "run", str(EXAMPLES / "repos.txt"), "--workdir", str(workdir), "-q",
+            "--set", "retriever.warmup_steps=5"]
+    return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+
+
+def test_kill_9_at_several_moments_then_resume_gives_the_same_database(reference: Path, tmp_path: Path) -> None:
+    # Kill points are stage boundaries seen in the database, so each kill lands at a different place.
+    workdir = tmp_path / "killed"
+    db = workdir / "leanagent.db"
+    kills = 0
+    for wanted in (1, 4, 7, 10):  # stages recorded before the kill: inside ingest, training, embedding, ...
+        child = _start(workdir)
+        deadline = time.monotonic() + 120
+        while child.poll() is None and time.monotonic() < deadline:
+            try:
+                con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+                count = con.execute("SELECT COUNT(*) FROM stages").fetchone()[0]
+                con.close()
+            except sqlite3.Error:
+                count = 0
+            if count >= wanted:
+                os.kill(child.pid, signal.SIGKILL)
+                kills += 1
+                break
+            time.sleep(0.02)
+        child.wait(timeout=60)
+    assert kills >= 2
+    final = _start(workdir)
+    _, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err.decode()[-2000:]
+    assert _tables(db) == _tables(reference / "leanagent.db")
+
+
+def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
+    assert main(["status", "--workdir", str(reference), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["order"] == ["nat-basics", "list-lemmas", "expr-eval"]
+    assert all(set(STAGES) <= set(stages) for stages in status["stages"].values())
+    assert main(["eval", "--workdir", str(reference), "--json"]) == 0
+    evaluation = json.loads(capsys.readouterr().out)
+    assert evaluation["model"] == "03-expr-eval"
+    assert set(evaluation["repos"]) == {"nat-basics", "list-lemmas", "expr-eval"}
+    assert all({"recall_at_1", "recall_at_10", "mrr"} <= set(v) for v in evaluation["repos"].values())
+    assert main(["eval", "--workdir", str(reference), "--baseline", "bm25", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "bm25"
+    assert main(["report", "--workdir", str(reference)]) == 0
+    metrics = json.loads((reference / "report" / "metrics.json").read_text())
+    assert metrics["order"] == ["nat-basics", "list-lemmas", "expr-eval"]
+    assert metrics["recall_at_10"][0][1:] == [None, None] and metrics["recall_at_10"][2][2] is not None
+    assert {"wf5", "forgetting_measure", "cfr", "expanded_bwt", "wp5", "incremental_plasticity"} <= set(
+        metrics["metrics"])
+    assert metrics["sorry"]["expr-eval"]["attempted"] == 0
+    assert "no Lean toolchain" in metrics["sorry"]["expr-eval"]["skipped_reason"]
+
+
+def test_status_of_an_empty_directory_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    assert main(["status", "--workdir", str(tmp_path)]) == 2
+    assert "no leanagent run here" in capsys.readouterr().err
