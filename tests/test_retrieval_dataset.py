@@ -1,0 +1,81 @@
+"""Retrieval data from the database: no leaks from the future, ReProver negatives, deterministic."""
+
+from __future__ import annotations
+
+import pytest
+
+from database.datasets import module_of
+from database.store import Store
+from leanagent.repos import RepoSpec
+from leanagent.scanning import ScanOptions, scan_repository
+from retrieval.base import premise_text
+from retrieval.dataset import build_dataset, corpus_for
+from tests.conftest import EXAMPLES
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory) -> tuple[Store, list]:
+    tmp = tmp_path_factory.mktemp("ds")
+    store = Store.open(tmp / "db.sqlite")
+    repos = []
+    for name in ("nat-basics", "list-lemmas", "expr-eval"):
+        result = scan_repository(RepoSpec(str(EXAMPLES / name), None), ScanOptions(cache_dir=tmp / "cache"))
+        store.ingest(result.scan)
+        repos.append(result.scan.repo)
+    return store, repos
+
+
+def test_queries_only_see_premises_declared_before_them(stored) -> None:
+    store, repos = stored
+    for repo in repos:
+        data = build_dataset(store, repo)
+        files, premises = corpus_for(store, repo)
+        imports = {f.module: set(f.imports) for f in files}
+        by_id = {p.id: p for p in premises}
+        theorems = {t.id: t for t in store.theorems(repo.id)}
+        for query in data.validation + data.test:
+            theorem = theorems[query.theorem_id]
+            assert query.positives and query.positives <= query.allowed
+            for pid in query.allowed:
+                p = by_id[pid]
+                if p.path == theorem.path:
+                    assert p.start < theorem.start  # nothing later in the same file
+                else:  # only from imported modules (the examples import one level at a time)
+                    reach, todo = set(), [module_of(theorem.path)]
+                    while todo:
+                        for m in imports.get(todo.pop(), ()):
+                            if m not in reach:
+                                reach.add(m)
+                                todo.append(m)
+                    assert module_of(p.path) in reach
+
+
+def test_training_examples_follow_reprover(stored) -> None:
+    store, repos = stored
+    data = build_dataset(store, repos[1], num_negatives=3, in_file_negatives=1)
+    assert len(data.train) > 10
+    premise_texts = {premise_text(p) for p in corpus_for(store, repos[1])[1]}
+    for example in data.train:
+        assert example.positive in premise_texts and example.positive in example.all_positives
+        assert not set(example.negatives) & set(example.all_positives)
+        assert len(example.negatives) <= 3 and set(example.negatives) <= premise_texts
+    # Splits are disjoint and the same on every call.
+    assert build_dataset(store, repos[1]) == data
+    assert not set(data.split.train) & set(data.split.test)
+    assert build_dataset(store, repos[1], seed=1).split != data.split
+
+
+def test_unknown_split_strategy(stored) -> None:
+    store, repos = stored
+    with pytest.raises(ValueError, match="unknown split strategy"):
+        build_dataset(store, repos[0], strategy="by-file")
+    novel = build_dataset(store, repos[1], strategy="novel_premises")
+    assert novel.split.strategy == "novel_premises"
+
+
+def test_sorry_theorems_are_never_training_data(stored) -> None:
+    store, repos = stored
+    data = build_dataset(store, repos[2])
+    sorry_ids = {t.id for t in store.theorems(repos[2].id, sorry=True)}
+    assert sorry_ids and not sorry_ids & set(data.split.train + data.split.validation + data.split.test)
+
