@@ -195,6 +195,17 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def content(self, *, skip_columns: tuple[str, ...] = ()) -> dict[str, list[str]]:
+        """Every row of every table, order-free, without ``skip_columns`` (dates, timings): what two
+        databases must share to hold the same data."""
+        tables = [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        out = {}
+        for table in tables:
+            cur = self.db.execute(f'SELECT * FROM "{table}"')
+            names = [d[0] for d in cur.description]
+            out[table] = sorted(repr({k: v for k, v in zip(names, row) if k not in skip_columns}) for row in cur)
+        return out
+
     @property
     def schema_version(self) -> int:
         """Number of migrations applied."""

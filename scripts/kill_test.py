@@ -13,30 +13,23 @@ import argparse
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-TABLES = {"repos": "id", "files": "id", "premises": "id", "repo_premises": "1, 2", "theorems": "id",
-          "theorem_premises": "1, 2", "evaluations": "1, 2, 3", "proof_attempts": "1, 2"}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from database.store import Store  # noqa: E402
+
+# Dates, stage timings and stage notes differ between runs; everything else must not.
+VOLATILE = ("ingested_at", "finished_at", "info", "applied_at")
 
 
-def dump(db: Path) -> dict[str, list[tuple]]:
-    """Every table a run must reproduce (dates and stage timings excluded)."""
-    con = sqlite3.connect(db)
-    try:
-        out = {}
-        for table, order in TABLES.items():
-            cols = [c[1] for c in con.execute(f"PRAGMA table_info({table})")]
-            # a repository's date of ingest, and its checkout directory (in a workdir's cache), may differ
-            keep = [c for c in cols if not (table == "repos" and c in ("ingested_at", "path"))]
-            out[table] = con.execute(f"SELECT {', '.join(keep)} FROM {table} ORDER BY {order}").fetchall()
-        out["stages"] = sorted(con.execute("SELECT repo_id, stage, status FROM stages").fetchall())
-        return out
-    finally:
-        con.close()
+def dump(db: Path) -> dict[str, list[str]]:
+    """Every table a run must reproduce."""
+    with Store.open(db) as store:
+        return store.content(skip_columns=VOLATILE)
 
 
 def main() -> int:

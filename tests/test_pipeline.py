@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from database.store import Store
 from leanagent.cli import main
 from leanagent.config import load_config
 from leanagent.pipeline import STAGES, run
@@ -23,23 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {"quiet": "true", "retriever.warmup_steps": "5"}
 
 
-def _tables(db: Path) -> dict[str, list[tuple]]:
-    """The content a run must reproduce exactly (stage times and dates excluded)."""
-    con = sqlite3.connect(db)
-    try:
-        out = {}
-        for table, order in (("repos", "id"), ("files", "id"), ("premises", "id"), ("repo_premises", "1, 2"),
-                             ("theorems", "id"), ("theorem_premises", "1, 2"), ("evaluations", "1, 2, 3"),
-                             ("proof_attempts", "1, 2")):
-            rows = con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
-            if table == "repos":  # ingested_at is a date
-                cols = [c[1] for c in con.execute("PRAGMA table_info(repos)")]
-                rows = [tuple(v for c, v in zip(cols, r) if c != "ingested_at") for r in rows]
-            out[table] = rows
-        out["stages"] = sorted(con.execute("SELECT repo_id, stage, status FROM stages").fetchall())
-        return out
-    finally:
-        con.close()
+# Dates, stage timings and stage notes differ between runs; everything else must not.
+VOLATILE = ("ingested_at", "finished_at", "info", "applied_at")
+
+
+def _tables(db: Path) -> dict[str, list[str]]:
+    """The content a run must reproduce exactly."""
+    with Store.open(db) as store:
+        return store.content(skip_columns=VOLATILE)
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +48,16 @@ def reference(tmp_path_factory) -> Path:
 
 
 def test_every_stage_of_every_repository_is_recorded(reference: Path) -> None:
-    tables = _tables(reference / "leanagent.db")
-    done = {(repo, stage) for repo, stage, status in tables["stages"] if status == "done"}
-    repo_ids = [r[0] for r in tables["repos"]]
+    with Store.open(reference / "leanagent.db") as store:
+        done = {(s.repo_id, s.stage) for s in store.stages() if s.status == "done"}
+        repo_ids = [r.id for r in store.repos(role="target")]
+        evaluations = store.evaluations()
+    assert len(repo_ids) == 3
     assert all((rid, stage) in done for rid in repo_ids for stage in ("ingest", *STAGES))
     # Test R@10 of every repository learned so far after each step (1 + 2 + 3), validation of each.
-    splits = [e[2] for e in tables["evaluations"]]
+    splits = [e.split for e in evaluations]
     assert splits.count("test") == 6 and splits.count("validation") == 3
-    assert all(0.0 <= e[4] <= 1.0 for e in tables["evaluations"])
+    assert all(0.0 <= e.recall_at_10 <= 1.0 for e in evaluations)
     assert sorted(p.name for p in (reference / "checkpoints").iterdir()) == [
         "01-nat-basics", "02-list-lemmas", "03-expr-eval"]
     assert (reference / "index" / "manifest.json").is_file()

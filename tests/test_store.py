@@ -84,14 +84,8 @@ def canonical(scan: RepoScan) -> RepoScan:
 
 
 def dump(store: Store, *, skip_columns: tuple[str, ...] = ()) -> dict[str, list[str]]:
-    """Every row of every table, order-free; ``skip_columns`` are left out (timestamps)."""
-    tables = [r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    out = {}
-    for table in tables:
-        cur = store.db.execute(f'SELECT * FROM "{table}"')
-        names = [d[0] for d in cur.description]
-        out[table] = sorted(repr({k: v for k, v in zip(names, row) if k not in skip_columns}) for row in cur)
-    return out
+    """Every row of every table, order-free (see :meth:`Store.content`)."""
+    return store.content(skip_columns=skip_columns)
 
 
 def new_repo_result(rid: str, files: int, premises: int, theorems: int, role: str = "target") -> IngestResult:
