@@ -188,6 +188,15 @@ def render_html(data: ReportData) -> str:
     return "".join(parts)
 
 
+def _md(text: str) -> str:
+    """A Markdown table cell: a ``|`` inside would end the cell.
+
+    >>> print(_md("curl x | sh"))
+    curl x \\| sh
+    """
+    return text.replace("|", "\\|")
+
+
 def render_markdown(data: ReportData) -> str:
     """A short Markdown summary."""
     lines = [f"# {data.title}", ""]
@@ -198,7 +207,7 @@ def render_markdown(data: ReportData) -> str:
     lines += [f"| {k} | {_fmt(v)} |" for k, v in data.metrics.items()]
     if data.sorry:
         lines += ["", "| repository | sorry attempted | proved | note |", "|---|---|---|---|"]
-        lines += [f"| {r.repo} | {r.attempted} | {r.proved} | {r.skipped_reason} |" for r in data.sorry]
+        lines += [f"| {_md(r.repo)} | {r.attempted} | {r.proved} | {_md(r.skipped_reason)} |" for r in data.sorry]
     return "\n".join(lines) + "\n"
 
 
