@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from curriculum import build_curriculum
-from database.records import Evaluation, Repo, RepoScan
+from database.records import Repo, RepoScan
 from database.store import Store
 from leanagent.config import Config, dump_config
 from leanagent.repos import read_repos_file
@@ -144,8 +144,3 @@ def run(config: Config, repos_file: Path, *, until: str = "prove",
                     _say(result, stage, seconds, f"{repo.name}: {info.get('summary', '')}", echo)
     return result
 
-
-def evaluations_for(checkpoint: str, scores: dict[tuple[str, str], object]) -> list[Evaluation]:
-    """Evaluation records from ``(repo_id, split) → Scores``."""
-    return [Evaluation(checkpoint, repo_id, split, s.recall_at_1, s.recall_at_10, s.mrr)  # type: ignore[attr-defined]
-            for (repo_id, split), s in scores.items()]
