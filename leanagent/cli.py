@@ -171,17 +171,49 @@ def _config(args: argparse.Namespace):
         raise UsageError(str(err)) from None
 
 
+def _log_to_workdir(workdir: Path) -> logging.Handler:
+    """Everything from INFO up also goes to WORKDIR/leanagent.log (the terminal keeps its own level)."""
+    from leanagent.workdir import Workdir
+
+    path = Workdir(workdir).log
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in root.handlers:
+        existing.setLevel(max(existing.level, root.level))
+    root.setLevel(min(root.level, logging.INFO))
+    root.addHandler(handler)
+    return handler
+
+
 def _echo(args: argparse.Namespace):
     return (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
 
 
 def _run(args: argparse.Namespace, until: str) -> int:
+    config = _config(args)
+    handler = _log_to_workdir(Path(config.workdir))
+    try:
+        return _run_logged(args, config, until)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def _run_logged(args: argparse.Namespace, config, until: str) -> int:
     from leanagent.config import dump_config
     from leanagent.pipeline import run
     from leanagent.workdir import WorkdirLocked
 
-    config = _config(args)
-    echo = _echo(args)
+    shown = _echo(args)
+    run_log = logging.getLogger("leanagent.run")
+
+    def echo(line: str) -> None:
+        shown(line)
+        run_log.info("%s", line)
+
     echo("configuration:\n" + "\n".join("  " + line for line in dump_config(config).splitlines() if line))
     try:
         result = run(config, Path(args.repos_file), until=until, echo=echo)

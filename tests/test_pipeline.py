@@ -137,3 +137,19 @@ def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
 def test_status_of_an_empty_directory_is_a_usage_error(tmp_path: Path, capsys) -> None:
     assert main(["status", "--workdir", str(tmp_path)]) == 2
     assert "no leanagent run here" in capsys.readouterr().err
+
+
+def test_cli_run_logs_each_stage_and_writes_the_report(tmp_path: Path, capsys) -> None:
+    workdir = tmp_path / "w"
+    assert main(["run", str(EXAMPLES / "repos.txt"), "--workdir", str(workdir), "-q",
+                 "--set", "retriever.warmup_steps=5"]) == 0
+    assert capsys.readouterr().out.strip() == f"report: {workdir / 'report' / 'report.html'}"
+    log = (workdir / "leanagent.log").read_text()
+    assert log.count("leanagent.run: train ") == 3 and log.count("leanagent.run: prove ") == 3
+    assert "configuration:" in log and (workdir / "report" / "metrics.json").is_file()
+    # The lock is taken by a run in progress: a second one is refused with one line.
+    from leanagent.workdir import Workdir
+
+    with Workdir(workdir).lock():
+        assert main(["run", str(EXAMPLES / "repos.txt"), "--workdir", str(workdir), "-q"]) == 2
+    assert "is in use by pid" in capsys.readouterr().err
