@@ -40,9 +40,10 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-delay", type=float, default=120.0)
-    parser.add_argument("run_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
-    extra = [a for a in args.run_args if a != "--"]
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    extra = argv[split + 1:]  # passed on to `leanagent run`
     cmd = [sys.executable, "-m", "leanagent", "run", args.repos_file, "--workdir", str(args.workdir), "-q", *extra]
     rng = random.Random(args.seed)
     done_kills = 0

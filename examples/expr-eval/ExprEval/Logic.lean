@@ -48,10 +48,10 @@ theorem or_and_distrib (p q r : Prop) : (p ∨ q) ∧ r → (p ∧ r) ∨ (q ∧
   have hr := h.2
   cases h.1 with
   | inl hp =>
-    left
+    apply Or.inl
     exact ⟨hp, hr⟩
   | inr hq =>
-    right
+    apply Or.inr
     exact ⟨hq, hr⟩
 
 theorem or_comm_iff (p q : Prop) : p ∨ q ↔ q ∨ p := by
