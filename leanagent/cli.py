@@ -401,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                            help="override one setting, e.g. retriever.lr=1e-4; repeatable")
         if name in ("run", "train"):
-            p.add_argument("--model", help="byt5-tiny (default, built locally), minilm, a checkpoint "
+            p.add_argument("--model", help="auto (default: minilm when the [minilm] extra is "
+                           "installed, else byt5-tiny), byt5-tiny (built locally), minilm, a checkpoint "
                            "directory, or a Hugging Face name")
             p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="training device")
         if name == "run":

@@ -41,6 +41,10 @@ def build_encoder(name: str, seed: int, max_length: int):
     checkpoint directory, or a Hugging Face name such as ReProver's retriever (needs the hub)."""
     from retrieval.encoder import DualEncoder
 
+    if name == "auto":  # load_config resolves it; a Config built in code may still say "auto"
+        from leanagent.config import minilm_installed
+
+        name = "minilm" if minilm_installed() else "byt5-tiny"
     if name == "byt5-tiny":
         return DualEncoder.tiny_byt5(seed, max_length=max_length, **TINY)
     if name == "minilm":

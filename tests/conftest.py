@@ -17,6 +17,13 @@ GIT_ENV = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _no_minilm_auto(monkeypatch) -> None:
+    """Model ``auto`` means ``byt5-tiny`` in every test, whether or not the [minilm] extra is installed, so
+    the suite is the same (and fast) everywhere; tests of ``auto`` itself patch this back."""
+    monkeypatch.setattr("leanagent.config.minilm_installed", lambda: False)
+
+
 def run_git(cwd: Path, *args: str) -> str:
     """Run git deterministically (fixed author and dates) and return stdout."""
     done = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, timeout=60,

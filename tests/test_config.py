@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from leanagent.config import Config, ConfigError, dump_config, load_config
+from leanagent.config import Config, ConfigError, RetrieverConfig, dump_config, load_config
 
 
 def test_defaults_are_the_papers() -> None:
@@ -49,4 +49,25 @@ def test_dump_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(dump_config(cfg))
     assert load_config(path) == cfg
-    assert load_config(None) == Config()
+    assert load_config(None) == Config(retriever=RetrieverConfig(model="byt5-tiny"))
+
+
+def test_auto_model_takes_minilm_with_its_preset_when_installed(monkeypatch) -> None:
+    monkeypatch.setattr("leanagent.config.minilm_installed", lambda: True)
+    cfg = load_config(None, {"retriever.lr": "1e-4"})
+    assert cfg.retriever.model == "minilm"
+    assert (cfg.retriever.lr, cfg.retriever.warmup_steps, cfg.retriever.max_length, cfg.retriever.batch_size) \
+        == (1e-4, 50, 128, 8)  # the flag wins over the preset
+
+
+def test_auto_model_falls_back_to_byt5_tiny_with_the_papers_settings() -> None:
+    cfg = load_config(None)
+    assert cfg.retriever.model == "byt5-tiny"
+    assert (cfg.retriever.lr, cfg.retriever.warmup_steps, cfg.retriever.max_length) == (1e-3, 1000, 1024)
+
+
+def test_an_explicit_model_ignores_the_extra(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("leanagent.config.minilm_installed", lambda: True)
+    path = tmp_path / "c.toml"
+    path.write_text('[retriever]\nmodel = "byt5-tiny"\n')
+    assert load_config(path).retriever == RetrieverConfig(model="byt5-tiny")

@@ -20,8 +20,10 @@ from leanagent.pipeline import STAGES, run
 from tests.conftest import EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
-# Fast settings: the example is tiny, a short warm-up lets one epoch move the weights.
-SETTINGS = {"quiet": "true", "retriever.warmup_steps": "5"}
+# Fast settings: the example is tiny, a short warm-up lets one epoch move the weights. The model is named so
+# that a machine with the [minilm] extra runs the same tests (a module-scoped fixture or a child process
+# does not see conftest's patch of "auto").
+SETTINGS = {"quiet": "true", "retriever.warmup_steps": "5", "retriever.model": "byt5-tiny"}
 
 
 # Dates, stage timings and stage notes differ between runs; everything else must not.
@@ -79,7 +81,7 @@ def test_training_is_deterministic_across_processes(reference: Path, tmp_path: P
 
 def _start(workdir: Path) -> subprocess.Popen:
     args = [sys.executable, "-m", "leanagent", "run", str(EXAMPLES / "repos.txt"), "--workdir", str(workdir), "-q",
-            "--set", "retriever.warmup_steps=5"]
+            "--set", "retriever.warmup_steps=5", "--model", "byt5-tiny"]
     return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONHASHSEED": "0"})
 
