@@ -1,0 +1,136 @@
+"""One runner for everything that executes a repository's code (lake, lean, LeanDojo tracing).
+
+A Lean repository is untrusted: ``lake`` runs its lakefile and Lean runs its macros. :class:`Sandbox`
+runs a command under bubblewrap (Debian package ``bubblewrap``): the whole filesystem read-only except the
+directories it is given, a private ``/tmp``, no network (a fresh network namespace has only its own
+loopback), its own process namespace, and limits on CPU time and memory (``setrlimit``, inherited by
+every process inside) plus a wall-clock timeout that kills the whole process group.
+
+>>> Sandbox(["/w"], bwrap="/usr/bin/bwrap").command(["lake", "build"], cwd="/w")[:4]
+['/usr/bin/bwrap', '--die-with-parent', '--new-session', '--unshare-all']
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Sandbox", "SandboxLimits", "SandboxResult", "SandboxUnavailable", "find_bwrap"]
+
+log = logging.getLogger(__name__)
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces here; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits of one sandboxed command (0 disables a limit)."""
+
+    cpu_seconds: int = 3600
+    """CPU time per process (RLIMIT_CPU: SIGXCPU, then SIGKILL)."""
+    memory_bytes: int = 16 * 2**30
+    """Address space per process (RLIMIT_AS): allocations beyond it fail."""
+    wall_seconds: float = 3600.0
+    """Wall-clock time of the whole command; past it the process group is killed."""
+    processes: int = 0
+    """Processes of the user (RLIMIT_NPROC); 0 leaves it alone (it counts the whole user, not the sandbox)."""
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    """How a sandboxed command ended."""
+
+    returncode: int
+    """Exit status; negative for a signal (``-9``: killed)."""
+    stdout: str = field(repr=False)
+    """Its standard output."""
+    stderr: str = field(repr=False)
+    """Its standard error."""
+    seconds: float = field(compare=False)
+    """Wall time."""
+    timed_out: bool = False
+    """Killed because it ran past ``wall_seconds``."""
+
+    @property
+    def ok(self) -> bool:
+        """Exited with status 0."""
+        return self.returncode == 0 and not self.timed_out
+
+    @property
+    def cpu_limited(self) -> bool:
+        """Killed by the CPU-time limit (SIGXCPU or SIGKILL after it)."""
+        return self.returncode in (-signal.SIGXCPU, -signal.SIGKILL, 128 + signal.SIGXCPU) and not self.timed_out
+
+
+def find_bwrap() -> str:
+    """Path of ``bwrap``, or :class:`SandboxUnavailable` saying how to install it."""
+    found = shutil.which("bwrap")
+    if found is None:
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed; install it (Debian/Ubuntu: "
+                                 "`apt-get install bubblewrap`): leanagent runs repository code only inside it")
+    return found
+
+
+class Sandbox:
+    """Runs commands under bubblewrap with ``writable`` directories the only places they may write."""
+
+    def __init__(self, writable: Sequence[str | os.PathLike[str]], *, limits: SandboxLimits = SandboxLimits(),
+                 network: bool = False, bwrap: str | None = None) -> None:
+        self.writable = [Path(w) for w in writable]
+        self.limits = limits
+        self.network = network
+        self.bwrap = bwrap or find_bwrap()
+
+    def command(self, argv: Sequence[str], cwd: str | os.PathLike[str]) -> list[str]:
+        """The bubblewrap command line that runs ``argv`` in ``cwd`` (pure: nothing is started)."""
+        cmd = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-all"]
+        if self.network:
+            cmd.append("--share-net")
+        cmd += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+        for path in self.writable:
+            cmd += ["--bind", str(path), str(path)]
+        cmd += ["--chdir", str(cwd), "--", *argv]
+        return cmd
+
+    def _set_limits(self) -> None:  # runs in the child between fork and exec
+        lim = self.limits
+        if lim.cpu_seconds:
+            resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds + 1))
+        if lim.memory_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (lim.memory_bytes, lim.memory_bytes))
+        if lim.processes:
+            resource.setrlimit(resource.RLIMIT_NPROC, (lim.processes, lim.processes))
+
+    def run(self, argv: Sequence[str], *, cwd: str | os.PathLike[str], env: Mapping[str, str] | None = None,
+            input: str | None = None) -> SandboxResult:
+        """Run ``argv`` inside the sandbox and wait for it (at most ``wall_seconds``)."""
+        for path in self.writable:
+            if not path.is_dir():
+                raise SandboxUnavailable(f"writable directory {path} does not exist")
+        started = time.monotonic()
+        proc = subprocess.Popen(self.command(argv, cwd), stdin=subprocess.PIPE if input is not None else
+                                subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=dict(env) if env is not None else None, start_new_session=True,
+                                preexec_fn=self._set_limits)
+        timed_out = False
+        try:
+            out, err = proc.communicate(input, timeout=self.limits.wall_seconds or None)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)  # only the group this runner started
+            out, err = proc.communicate()
+        seconds = time.monotonic() - started
+        if proc.returncode == 1 and err.startswith("bwrap:"):
+            raise SandboxUnavailable(f"bubblewrap cannot start a sandbox here: {err.strip().splitlines()[0]} "
+                                     "(it needs unprivileged user namespaces or root)")
+        return SandboxResult(proc.returncode, out, err, seconds, timed_out)
