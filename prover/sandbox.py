@@ -16,6 +16,7 @@ import logging
 import os
 import resource
 import shutil
+import shlex
 import signal
 import subprocess
 import time
@@ -101,6 +102,28 @@ class Sandbox:
             cmd += ["--bind", str(path), str(path)]
         cmd += ["--chdir", str(cwd), "--", *argv]
         return cmd
+
+    def shims(self, directory: str | os.PathLike[str], tools: Mapping[str, str]) -> Path:
+        """Write wrapper executables (name → real path) into ``directory`` that run the real tool inside
+        this sandbox, in the caller's working directory, under the same limits; put ``directory`` first
+        on PATH and every ``lake``/``lean`` a library starts (LeanDojo's tracing and REPL) is sandboxed."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        lim = self.limits
+        prefix = [shutil.which("prlimit") or "prlimit"]
+        if lim.cpu_seconds:
+            prefix.append(f"--cpu={lim.cpu_seconds}")
+        if lim.memory_bytes:
+            prefix.append(f"--as={lim.memory_bytes}")
+        for name, real in tools.items():
+            cmd = self.command([real], cwd="@PWD@")
+            line = " ".join(shlex.quote(c) for c in [*prefix, "--", *cmd]).replace("@PWD@", '"$PWD"')
+            if lim.wall_seconds:
+                line = f"timeout -s KILL {lim.wall_seconds:g} {line}"
+            path = directory / name
+            path.write_text(f"#!/bin/sh\n# leanagent sandbox shim for {real}\nexec {line} \"$@\"\n")
+            path.chmod(0o755)
+        return directory
 
     def _set_limits(self) -> None:  # runs in the child between fork and exec
         lim = self.limits

@@ -162,3 +162,14 @@ def test_elan_toolchain_is_found_and_the_repository_must_pin_a_version(monkeypat
     assert repo_toolchain(repo) is None
     with pytest.raises(LeanUnavailable, match="no lean-toolchain file"):
         require_lean(repo)
+
+
+@needs_bwrap
+def test_shims_run_the_real_tool_inside_the_sandbox(tmp_path: Path):
+    work = tmp_path / "work"
+    work.mkdir()
+    shims = Sandbox([work], limits=SandboxLimits(wall_seconds=30)).shims(tmp_path / "bin", {"py": sys.executable})
+    code = "import os,sys\nprint(os.getcwd())\ntry:\n  open('/var/tmp/leanagent-shim-escape','w')\nexcept OSError as e:\n  sys.exit(5)"
+    done = subprocess.run([str(shims / "py"), "-c", code], cwd=work, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 5 and done.stdout.strip() == str(work)  # ran in the caller's directory, read-only
+    assert not Path("/var/tmp/leanagent-shim-escape").exists()

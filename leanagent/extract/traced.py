@@ -1,0 +1,93 @@
+"""The traced extractor: LeanDojo's ``trace`` → the same records as the static extractor, with proof
+states before/after every tactic and premises resolved exactly by Lean.
+
+Written against lean_dojo 4.20 (``data_extraction/traced_data.py``): ``TracedRepo.traced_files``; per
+file ``path``, ``get_direct_dependencies(repo)``, ``get_premise_definitions()`` (dicts with ``full_name``,
+``code``, ``start``, ``end``, ``kind``) and ``get_traced_theorems()``; per theorem ``theorem.full_name``,
+``start``/``end`` (``Pos`` with ``line_nb``, ``column_nb``), ``get_theorem_statement()``,
+``get_tactic_proof()``, ``get_premise_full_names()`` and ``get_traced_tactics()`` (``tactic``,
+``state_before``, ``state_after``, ``get_annotated_tactic()``). Tracing builds the repository with Lean,
+so it needs a toolchain and runs in the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from database.records import Pos, Premise, Repo, RepoScan, SourceFile, TacticStep, Theorem
+from leanagent.extract.lexer import IDENT, tokenize
+from leanagent.extract.scanner import module_name
+
+__all__ = ["from_traced_repo", "trace_repository"]
+
+
+def _pos(p: Any) -> Pos:
+    if isinstance(p, (list, tuple)):
+        return Pos(int(p[0]), int(p[1]))
+    return Pos(int(p.line_nb), int(p.column_nb))
+
+
+def _uses_sorry(text: str) -> bool:
+    toks = tokenize(text)
+    return any(k == IDENT and t in ("sorry", "admit") for k, t in zip(toks.kinds, toks.texts))
+
+
+def _is_dependency(path: Path) -> bool:
+    return ".lake" in path.parts or "lake-packages" in path.parts
+
+
+def from_traced_repo(traced: Any, repo: Repo, seconds: float = 0.0) -> RepoScan:
+    """A :class:`RepoScan` (``extractor="traced"``) of the repository's own files in a LeanDojo ``TracedRepo``."""
+    files, premises, theorems = [], [], []
+    for tf in sorted(traced.traced_files, key=lambda f: str(f.path)):
+        path = Path(tf.path)
+        if _is_dependency(path):
+            continue
+        rel = path.as_posix()
+        imports = tuple(sorted(m for m, _ in tf.get_direct_dependencies(traced.repo) if m != "Init"))
+        lines = len(getattr(tf.lean_file, "code", ()))  # LeanFile.code: the source as a list of lines
+        files.append(SourceFile(rel, module_name(rel), imports, lines=lines))
+        for d in tf.get_premise_definitions():
+            premises.append(Premise(d["full_name"], d.get("kind", ""), rel, _pos(d["start"]), _pos(d["end"]),
+                                    d["code"]))
+        for tt in tf.get_traced_theorems():
+            proof = tt.get_tactic_proof() or ""
+            steps = []
+            for tac in tt.get_traced_tactics():
+                _, provenances = tac.get_annotated_tactic()
+                steps.append(TacticStep(tac.tactic, tac.state_before, tac.state_after,
+                                        tuple(p["full_name"] for p in provenances)))
+            statement = tt.get_theorem_statement()
+            theorems.append(Theorem(url=repo.url, commit=repo.commit, path=rel, full_name=tt.theorem.full_name,
+                                    start=_pos(tt.start), end=_pos(tt.end), statement=statement, proof=proof,
+                                    steps=tuple(steps), premises=tuple(dict.fromkeys(tt.get_premise_full_names())),
+                                    has_sorry=_uses_sorry(proof), placeholder=_uses_sorry(statement),
+                                    extractor="traced"))
+    return RepoScan(repo=repo, files=tuple(files), premises=tuple(premises), theorems=tuple(theorems),
+                    extractor="traced", seconds=seconds)
+
+
+def trace_repository(repo: Repo, workdir: str | os.PathLike[str]) -> RepoScan:
+    """Trace ``repo`` (a local git checkout, ``repo.path``) with LeanDojo inside the sandbox.
+
+    Raises :class:`~prover.env.LeanUnavailable` in one line when no Lean toolchain is installed.
+    """
+    from prover.dojo import lean_dojo_settings
+    from prover.sandbox import Sandbox, SandboxLimits
+    from prover.toolchain import require_lean
+
+    root, workdir = Path(repo.path).resolve(), Path(workdir).resolve()
+    toolchain = require_lean(root)
+    settings = lean_dojo_settings(workdir)
+    sandbox = Sandbox([workdir, root], limits=SandboxLimits(cpu_seconds=0, memory_bytes=0, wall_seconds=0))
+    shims = sandbox.shims(workdir / "sandbox-bin", {"lake": toolchain.lake, "lean": toolchain.lean})
+    os.environ.update(settings)
+    os.environ["PATH"] = f"{shims}{os.pathsep}{os.environ.get('PATH', '')}"
+    import lean_dojo  # noqa: PLC0415 - reads the settings above at import
+
+    started = time.monotonic()
+    traced = lean_dojo.trace(lean_dojo.LeanGitRepo(str(root), repo.commit), build_deps=True)
+    return from_traced_repo(traced, repo, time.monotonic() - started)
