@@ -27,7 +27,7 @@ from typing import Union
 from database.records import Pos, Theorem
 from prover.env import EnvCrashed, EnvInitError, Finished, State, Step, TacticError, TacticTimeout
 
-__all__ = ["FakeLean", "Fail", "Hang", "Crash", "Die", "Rule", "TableGenerator", "fake_theorem"]
+__all__ = ["FakeLean", "Fail", "Hang", "Stall", "Crash", "Die", "Rule", "TableGenerator", "fake_theorem"]
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,19 @@ class Crash:
 
 
 @dataclass(frozen=True)
+class Stall:
+    """The tactic blocks for ``seconds`` (a Lean that stopped answering), then fails."""
+
+    seconds: float
+    """How long it blocks."""
+
+
+@dataclass(frozen=True)
 class Die:
     """The whole worker process dies at once (``os._exit``), as when Lean takes the machine's memory."""
 
 
-Effect = Union[tuple[str, ...], Fail, Hang, Crash, Die]
+Effect = Union[tuple[str, ...], Fail, Hang, Stall, Crash, Die]
 """What a tactic does to the first goal: new goals (``()`` closes it), or a failure."""
 
 Rule = Callable[[str, str], "Effect | None"]
@@ -123,6 +131,9 @@ class FakeLean:
             raise EnvCrashed(f"fake Lean crashed on {tactic!r}")
         if isinstance(effect, Die):
             os._exit(17)
+        if isinstance(effect, Stall):
+            time.sleep(effect.seconds)
+            return TacticError(f"{tactic}: stalled")
         rest = tuple(effect) + goals[1:]
         if not rest:
             return Finished()

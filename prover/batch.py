@@ -1,0 +1,182 @@
+"""Batch proving on Ray: one Lean environment per worker (a Ray actor), a local Ray by default and a
+cluster when given its address.
+
+Each theorem runs as one task on an idle worker. A theorem that fails to start or crashes Lean is
+recorded as ``error`` and the worker starts a fresh environment; a worker process that dies, or runs past
+the theorem's time limit plus a grace period, is killed and replaced, and the theorem recorded as ``error``
+or ``timeout``. Every result goes to the database the moment it arrives, so a killed batch resumes with the
+theorems not yet recorded for this checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from database.records import ProofAttempt, Theorem
+from database.store import Store
+from prover.env import EnvCrashed, EnvInitError, LeanEnv
+from prover.generators import TacticGenerator
+from prover.search import SearchLimits, best_first_search
+
+__all__ = ["BatchOptions", "BatchSummary", "prove_batch", "prove_one", "init_ray"]
+
+log = logging.getLogger(__name__)
+
+EnvFactory = Callable[[], LeanEnv]
+"""Makes a worker's environment (called inside the worker: must be picklable)."""
+GeneratorFactory = Callable[[], TacticGenerator]
+"""Makes a worker's tactic generator (called inside the worker: must be picklable)."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs."""
+
+    checkpoint: str
+    """Retriever checkpoint the attempts are recorded under (the resume key with the theorem)."""
+    workers: int = 1
+    """Ray workers, one environment each."""
+    ray_address: str = ""
+    """Ray cluster address (``ray://host:10001`` or ``auto``); empty starts a local Ray."""
+    limits: SearchLimits = field(default_factory=SearchLimits)
+    """Limits of each theorem's search (its ``timeout`` is the per-theorem time limit)."""
+    grace: float = 30.0
+    """Seconds past the time limit before a worker that does not answer is killed."""
+    resume: bool = True
+    """Skip theorems that already have an attempt under this checkpoint."""
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch did."""
+
+    attempts: tuple[ProofAttempt, ...]
+    """This run's attempts, in the order they arrived."""
+    skipped: int
+    """Theorems already recorded (resume)."""
+    seconds: float = field(compare=False)
+    """Wall time."""
+
+    def count(self, outcome: str) -> int:
+        """Attempts with ``outcome``."""
+        return sum(a.outcome == outcome for a in self.attempts)
+
+
+def prove_one(env: LeanEnv, generator: TacticGenerator, theorem: Theorem, limits: SearchLimits,
+              checkpoint: str) -> tuple[ProofAttempt, bool]:
+    """Search one theorem; (attempt, whether the environment is still usable)."""
+    started = time.monotonic()
+    try:
+        result = best_first_search(env, theorem, generator, limits)
+    except EnvInitError as e:
+        return ProofAttempt(theorem.id, checkpoint, "error", seconds=time.monotonic() - started,
+                            message=f"cannot start: {e}"), True
+    except EnvCrashed as e:
+        return ProofAttempt(theorem.id, checkpoint, "error", seconds=time.monotonic() - started,
+                            message=f"Lean crashed: {e}"), False
+    return result.to_attempt(theorem.id, checkpoint), True
+
+
+class _Worker:
+    """A Ray actor: one environment and one generator, rebuilt after a crash."""
+
+    def __init__(self, env_factory: EnvFactory, generator_factory: GeneratorFactory) -> None:
+        self.env_factory = env_factory
+        self.env = env_factory()
+        self.generator = generator_factory()
+
+    def prove(self, theorem: Theorem, limits: SearchLimits, checkpoint: str) -> ProofAttempt:
+        attempt, usable = prove_one(self.env, self.generator, theorem, limits, checkpoint)
+        if not usable:
+            self.env.close()
+            self.env = self.env_factory()
+        return attempt
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def init_ray(workers: int, address: str = "") -> Any:
+    """Connect to the cluster at ``address``, or start a local Ray with ``workers`` CPUs (once)."""
+    import ray
+
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, **kwargs)
+    return ray
+
+
+def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_factory: GeneratorFactory,
+                options: BatchOptions, *, store: Store | None = None,
+                on_result: Callable[[ProofAttempt], None] | None = None) -> BatchSummary:
+    """Prove ``theorems`` on ``options.workers`` Ray workers; attempts are stored as they arrive."""
+    started = time.monotonic()
+    done = set()
+    if store is not None and options.resume:
+        done = {a.theorem_id for a in store.attempts(checkpoint=options.checkpoint)}
+    todo = [t for t in theorems if t.id not in done]
+    skipped = len(theorems) - len(todo)
+    attempts: list[ProofAttempt] = []
+
+    def record(attempt: ProofAttempt) -> None:
+        attempts.append(attempt)
+        if store is not None:
+            store.add_attempt(attempt)
+        if on_result is not None:
+            on_result(attempt)
+
+    if not todo:
+        return BatchSummary((), skipped, time.monotonic() - started)
+    ray = init_ray(options.workers, options.ray_address)
+    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError  # noqa: F401
+
+    Worker = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
+    deadline = options.limits.timeout + options.grace if options.limits.timeout else None
+    pending = list(reversed(todo))  # pop() from the end keeps the given order
+    idle = [Worker.remote(env_factory, generator_factory) for _ in range(min(options.workers, len(todo)))]
+    running: dict[Any, tuple[Any, Theorem, float]] = {}  # task → (worker, theorem, start)
+    try:
+        while pending or running:
+            while pending and idle:
+                worker, theorem = idle.pop(), pending.pop()
+                task = worker.prove.remote(theorem, options.limits, options.checkpoint)
+                running[task] = (worker, theorem, time.monotonic())
+            wait = None
+            if deadline is not None:
+                wait = max(0.0, min(s for _, _, s in running.values()) + deadline - time.monotonic())
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=wait)
+            for task in ready:
+                worker, theorem, start = running.pop(task)
+                try:
+                    record(ray.get(task))
+                    idle.append(worker)
+                except RayActorError as e:  # the worker process died (os._exit, OOM killer, lost node)
+                    log.warning("worker died on %s: %s", theorem.full_name, str(e).splitlines()[0])
+                    record(ProofAttempt(theorem.id, options.checkpoint, "error", seconds=time.monotonic() - start,
+                                        message="the worker process died (Lean out of memory, or killed)"))
+                    idle.append(Worker.remote(env_factory, generator_factory))
+                except RayTaskError as e:  # an unexpected exception inside the worker: report, go on
+                    cause = e.cause if getattr(e, "cause", None) is not None else e
+                    record(ProofAttempt(theorem.id, options.checkpoint, "error", seconds=time.monotonic() - start,
+                                        message=f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"))
+                    ray.kill(worker)
+                    idle.append(Worker.remote(env_factory, generator_factory))
+            now = time.monotonic()
+            for task, (worker, theorem, start) in list(running.items()):
+                if deadline is not None and now - start > deadline:
+                    running.pop(task)
+                    ray.kill(worker)
+                    record(ProofAttempt(theorem.id, options.checkpoint, "timeout", seconds=now - start,
+                                        message=f"no answer within {deadline:g} s; the worker was killed"))
+                    idle.append(Worker.remote(env_factory, generator_factory))
+    finally:
+        for worker in idle + [w for w, _, _ in running.values()]:
+            ray.kill(worker)
+    return BatchSummary(tuple(attempts), skipped, time.monotonic() - started)

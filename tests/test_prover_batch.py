@@ -1,0 +1,85 @@
+"""Batch proving on a local Ray: results stored as they arrive, crashes and dying workers isolated, hard
+per-theorem time limits, and resume after a killed batch."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from database.records import ProofAttempt
+from database.store import Store
+from prover.batch import BatchOptions, prove_batch
+from prover.search import SearchLimits
+from prover.testing import Crash, Die, FakeLean, Stall, TableGenerator, fake_theorem
+
+NAMES = ["easy", "two_steps", "crashes", "dies", "stuck", "missing", "after"]
+GOALS = {"easy": "E", "two_steps": "T", "crashes": "C", "dies": "D", "stuck": "S", "after": "A"}
+RULES = {("E", "rfl"): (), ("T", "constructor"): ("T1", "T2"), ("T1", "rfl"): (), ("T2", "rfl"): (),
+         ("C", "rfl"): Crash(), ("D", "rfl"): Die(), ("S", "rfl"): Stall(60.0), ("A", "rfl"): ()}
+TABLE = {g: [("rfl", -0.1), ("constructor", -0.5)] for g in ("E", "T", "T1", "T2", "C", "D", "S", "A")}
+THEOREMS = [fake_theorem(n, line=i + 1) for i, n in enumerate(NAMES)]
+
+env_factory = functools.partial(FakeLean, GOALS, RULES)
+generator_factory = functools.partial(TableGenerator, TABLE)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_local():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def options(**kw) -> BatchOptions:
+    return BatchOptions(**{"checkpoint": "ck1", "workers": 2, "limits": SearchLimits(timeout=2.0), "grace": 1.0, **kw})
+
+
+def test_batch_survives_crashes_dead_workers_and_stuck_lean(tmp_path: Path):
+    arrived: list[str] = []
+    with Store.open(tmp_path / "db.sqlite") as store:
+        summary = prove_batch(THEOREMS, env_factory, generator_factory, options(), store=store,
+                              on_result=lambda a: arrived.append(a.theorem_id))
+        stored = {a.theorem_id: a for a in store.attempts(checkpoint="ck1")}
+    by_name = {t.full_name: stored[t.id] for t in THEOREMS}
+    assert {n: a.outcome for n, a in by_name.items()} == {
+        "easy": "proved", "two_steps": "proved", "crashes": "error", "dies": "error", "stuck": "timeout",
+        "missing": "error", "after": "proved"}
+    assert by_name["two_steps"].proof == "constructor\nrfl\nrfl"
+    assert "Lean crashed" in by_name["crashes"].message
+    assert "worker process died" in by_name["dies"].message
+    assert "worker was killed" in by_name["stuck"].message and 3.0 <= by_name["stuck"].seconds < 10
+    assert "not found" in by_name["missing"].message
+    assert sorted(arrived) == sorted(stored) and len(summary.attempts) == 7 and summary.count("proved") == 3
+
+
+def test_a_killed_batch_resumes_with_what_is_left(tmp_path: Path):
+    theorems = [fake_theorem(f"t{i}", line=i) for i in range(6)]
+    goals = {f"t{i}": "E" for i in range(6)}
+    factory = functools.partial(FakeLean, goals, RULES)
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_two(attempt: ProofAttempt) -> None:
+        if len(seen) == 1:
+            seen.append(attempt)
+            raise Killed
+        seen.append(attempt)
+
+    seen: list[ProofAttempt] = []
+    with Store.open(tmp_path / "db.sqlite") as store:
+        with pytest.raises(Killed):
+            prove_batch(theorems, factory, generator_factory, options(workers=1), store=store, on_result=kill_after_two)
+        assert len(store.attempts(checkpoint="ck1")) == 2  # stored before the batch died
+    with Store.open(tmp_path / "db.sqlite") as store:
+        summary = prove_batch(theorems, factory, generator_factory, options(workers=1), store=store)
+        assert summary.skipped == 2 and len(summary.attempts) == 4
+        assert {a.theorem_id for a in store.attempts(checkpoint="ck1", outcome="proved")} == {t.id for t in theorems}
+        again = prove_batch(theorems, factory, generator_factory, options(workers=1), store=store)
+        assert (again.skipped, again.attempts) == (6, ())
+        other = prove_batch(theorems[:1], factory, generator_factory, options(checkpoint="ck2"), store=store)
+        assert len(other.attempts) == 1  # another checkpoint is a new attempt
