@@ -7,6 +7,7 @@ Exit codes: 0 all well; 1 some repositories failed and the rest was done; 2 usag
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -138,6 +139,7 @@ def cmd_curriculum(args: argparse.Namespace) -> int:
 _FLAG_SETTINGS = {  # CLI flag (argparse dest) → config key
     "workdir": "workdir", "order": "curriculum.order", "seed": "curriculum.seed", "model": "retriever.model",
     "device": "retriever.device", "workers": "prover.workers", "ray_address": "prover.ray_address",
+    "generator": "prover.generator", "env": "prover.env", "timeout": "prover.timeout",
 }
 
 
@@ -164,7 +166,7 @@ def _config(args: argparse.Namespace):
     config_file = getattr(args, "config", None)
     if config_file is None and getattr(args, "workdir", None):
         saved = Path(args.workdir) / "config.toml"
-        config_file = saved if saved.is_file() and args.command in ("eval", "report", "status") else None
+        config_file = saved if saved.is_file() and args.command in ("eval", "report", "status", "prove") else None
     try:
         return load_config(config_file, overrides)
     except ConfigError as err:
@@ -334,6 +336,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_prove(args: argparse.Namespace) -> int:
+    from leanagent.proving import find_repo, prove_repository
+    from leanagent.results import run_state
+    from prover.env import LeanUnavailable
+
+    config = _config(args)
+    wd, store = _open_run(args.workdir)
+    with wd.lock(), store:
+        try:
+            repo = find_repo(store, args.repo)
+        except LookupError as e:
+            raise UsageError(str(e)) from None
+        state = run_state(store)
+        if state is None or not state.checkpoints:
+            raise UsageError(f"{args.workdir}: no trained checkpoint yet (run `leanagent train` first)")
+        checkpoint = state.checkpoints[-1]
+        echo = (lambda a: None) if args.quiet else (lambda a: print(f"{a.outcome:8} {a.seconds:7.1f} s  "
+                                                                   f"{a.theorem_id[:12]}  {a.message}", file=sys.stderr))
+        try:
+            done = prove_repository(config, store, wd, repo, checkpoint, checkpoint_dir=wd.checkpoints / checkpoint,
+                                    index_dir=wd.index, theorem=args.theorem,
+                                    patch=Path(args.patch) if args.patch else None, on_result=echo)
+        except LeanUnavailable as e:
+            raise UsageError(str(e)) from None
+        except LookupError as e:
+            raise UsageError(str(e)) from None
+    if args.json:
+        print(json.dumps(dataclasses.asdict(done), indent=2))
+    else:
+        print(f"{repo.name}: {done.proved}/{done.targets} sorry theorems proved with {checkpoint} "
+              f"({done.attempted} attempted now, {done.resumed} already done)")
+        if done.patch:
+            print(f"patch: {done.patch} (apply with `git apply {done.patch}` in {repo.path})")
+    return EXIT_OK if done.attempted == sum(done.outcomes.values()) else EXIT_PARTIAL
+
+
 def _progress(items: Sequence, desc: str, args: argparse.Namespace):
     if args.quiet or not sys.stderr.isatty():
         return items
@@ -377,6 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
         "scan": (cmd_scan, "what a repository holds: theorems, sorry theorems, premises",
                  "examples:\n  leanagent scan examples/nat-basics --json\n"
                  "  leanagent scan https://github.com/teorth/pfr --commit fa398a5b"),
+        "prove": (cmd_prove, "batch-prove a learned repository's sorry theorems (needs Lean) and write a patch",
+                  "examples:\n  leanagent prove nat-basics --workdir runs/example --patch proofs.patch\n"
+                  "  leanagent prove nat-basics --workdir runs/example --theorem add_zero' --workers 4\n"
+                  "  leanagent prove pfr --workdir runs/paper --ray-address ray://head:10001"),
         "curriculum": (cmd_curriculum, "the order in which repositories will be learned (easiest first)",
                        "example:\n  leanagent curriculum examples/repos.txt --json"),
     }
@@ -396,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--order", choices=("easy-first", "random"), default=None,
                            help="easy-first (LeanAgent, default) or a seeded random order (baseline)")
             p.add_argument("--seed", type=int, default=None, help="seed of the random order (default 3407)")
-        if name in ("run", "train", "eval"):
+        if name in ("run", "train", "eval", "prove"):
             p.add_argument("--config", metavar="FILE", help="TOML configuration (see README)")
             p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                            help="override one setting, e.g. retriever.lr=1e-4; repeatable")
@@ -405,12 +447,21 @@ def build_parser() -> argparse.ArgumentParser:
                            "installed, else byt5-tiny), byt5-tiny (built locally), minilm, a checkpoint "
                            "directory, or a Hugging Face name")
             p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="training device")
-        if name == "run":
+        if name == "prove":
+            p.add_argument("repo", metavar="REPO", help="a repository of the run (name, URL or local path)")
+            p.add_argument("--theorem", metavar="NAME", help="prove only this sorry theorem")
+            p.add_argument("--patch", metavar="FILE", help="write the proofs found as a patch (git apply FILE)")
+            p.add_argument("--generator", default=None, help="templates (default), reprover, combined, or a "
+                           "seq2seq model name/directory")
+            p.add_argument("--env", choices=("dojo", "checker"), default=None,
+                           help="LeanDojo tactic by tactic (default) or the whole-proof checker")
+            p.add_argument("--timeout", type=float, default=None, help="seconds per theorem (default 600)")
+        if name in ("run", "prove"):
             p.add_argument("--workers", type=int, default=None, help="Ray workers for proving")
             p.add_argument("--ray-address", default=None, help="address of a Ray cluster (default: local Ray)")
         if name == "eval":
             p.add_argument("--baseline", choices=("bm25",), help="evaluate BM25 instead of the dense retriever")
-        if name in ("scan", "curriculum", "eval", "status"):
+        if name in ("scan", "curriculum", "eval", "status", "prove"):
             p.add_argument("--json", action="store_true", help="print JSON")
         _add_common(p, name)
         p.set_defaults(func=func)

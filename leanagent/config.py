@@ -94,6 +94,17 @@ class ProverConfig:
     """Tactics sampled per expansion (LeanAgent: 64)."""
     max_expansions: int = 0
     """Cap on node expansions per theorem; 0 for none."""
+    frontier_batch: int = 1
+    """Open nodes whose tactics are generated in one batch (larger batches suit a GPU generator)."""
+    generator: str = "templates"
+    """Tactic generator: ``templates`` (retrieved premises in templates, plus automation), ``reprover``
+    (ReProver's ByT5 tactic generator from the hub), ``combined`` (both), or a seq2seq model name/directory."""
+    num_premises: int = 8
+    """Premises retrieved per proof state for the generator."""
+    env: str = "dojo"
+    """Lean environment: ``dojo`` (LeanDojo, tactic by tactic) or ``checker`` (``lake env lean`` per step)."""
+    tactic_timeout: int = 60
+    """Seconds per tactic (LeanDojo's REPL timeout)."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ information recorded with it, so any stage can be redone alone after a crash.
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,24 +15,13 @@ from database.store import Store
 from leanagent.config import Config
 from leanagent.workdir import Workdir
 
-__all__ = ["Learner", "build_encoder", "corpus_of", "lean_toolchain", "score_repositories", "NO_LEAN"]
+__all__ = ["Learner", "build_encoder", "corpus_of", "score_repositories"]
 
 log = logging.getLogger(__name__)
 
-NO_LEAN = ("skipped: no Lean toolchain (install elan: curl https://raw.githubusercontent.com/leanprover/"
-           "elan/master/elan-init.sh -sSf | sh, then run again)")
 
 # The offline default encoder: a small ByT5-architecture model built locally (no download needed).
 TINY = {"d_model": 128, "layers": 2, "heads": 4, "d_ff": 256, "dropout": 0.0}
-
-
-def lean_toolchain() -> str | None:
-    """Path of ``lake`` (PATH or ~/.elan/bin), or None when no Lean toolchain is installed."""
-    found = shutil.which("lake")
-    if found:
-        return found
-    elan = Path.home() / ".elan" / "bin" / "lake"
-    return str(elan) if elan.is_file() else None
 
 
 def build_encoder(name: str, seed: int, max_length: int):
@@ -211,8 +199,20 @@ class Learner:
                 "summary": f"test R@10 {own_text} here, {average:.3f} on average over {len(seen)} repositories"}
 
     def _prove(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
-        targets = [t for t in self.store.theorems(repo.id, sorry=True) if not t.placeholder]
-        lake = lean_toolchain()
-        reason = NO_LEAN if lake is None else f"skipped: batch proving is not wired into the loop yet (Lean: {lake})"
-        return {"attempted": 0, "proved": 0, "targets": len(targets), "skipped": reason,
-                "summary": f"{len(targets)} sorry theorems, {reason.split(' (')[0]}"}
+        from leanagent.proving import prove_repository, sorry_targets
+        from prover.env import LeanUnavailable
+
+        targets = sorry_targets(self.store, repo)
+        if not targets:
+            return {"attempted": 0, "proved": 0, "targets": 0, "summary": "no sorry theorems"}
+        try:
+            done = prove_repository(self.config, self.store, self.wd, repo, checkpoint,
+                                    checkpoint_dir=self._checkpoint_dir(repo), index_dir=self.wd.index)
+        except LeanUnavailable as e:
+            reason = f"skipped: {e}"
+            return {"attempted": 0, "proved": 0, "targets": len(targets), "skipped": reason,
+                    "summary": f"{len(targets)} sorry theorems, skipped: no Lean toolchain"}
+        outcomes = ", ".join(f"{n} {k}" for k, n in sorted(done.outcomes.items()))
+        return {"attempted": done.attempted, "proved": done.proved, "targets": done.targets,
+                "resumed": done.resumed, "outcomes": done.outcomes, "seconds": done.seconds,
+                "summary": f"{done.proved}/{done.targets} sorry theorems proved ({outcomes or 'nothing new'})"}

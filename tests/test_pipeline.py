@@ -155,3 +155,62 @@ def test_cli_run_logs_each_stage_and_writes_the_report(tmp_path: Path, capsys) -
     with Workdir(workdir).lock():
         assert main(["run", str(EXAMPLES / "repos.txt"), "--workdir", str(workdir), "-q"]) == 2
     assert "is in use by pid" in capsys.readouterr().err
+
+
+# ---- proving with what the run learned (Lean replaced by its test double) ----------------------------------
+
+def test_prove_without_lean_is_one_line_and_exit_2(reference: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("ELAN_HOME", str(reference / "no-elan"))
+    assert main(["prove", "nat-basics", "--workdir", str(reference), "--patch", str(reference / "p.patch")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("leanagent prove: no Lean toolchain") and "elan" in err
+    assert main(["prove", "no-such-repo", "--workdir", str(reference)]) == 2
+    assert "no repository 'no-such-repo' in this run (known: expr-eval, list-lemmas, nat-basics)" in capsys.readouterr().err
+
+
+def test_prove_repository_with_the_trained_retriever_and_a_patch(reference: Path, tmp_path: Path) -> None:
+    import functools
+    import shutil
+
+    from leanagent.proving import GeneratorRecipe, find_repo, prove_repository
+    from leanagent.results import run_state
+    from leanagent.workdir import Workdir
+    from prover.generators import GenRequest
+    from prover.testing import FakeLean
+    from tests.conftest import run_git
+
+    workdir = tmp_path / "run"
+    shutil.copytree(reference, workdir)  # attempts must not leak into the shared reference run
+    wd = Workdir(workdir)
+    goals = {"NatBasics.double_sub_self": "double n - n = n", "NatBasics.double_lt_double": "double m < double n",
+             "NatBasics.sumTo_two_mul": "2 * sumTo n = n * (n + 1)"}
+    rules = {("double n - n = n", "unfold NatBasics.double"): ("n + n - n = n",), ("n + n - n = n", "omega"): (),
+             ("double m < double n", "unfold NatBasics.double"): ("m + m < n + n",), ("m + m < n + n", "omega"): ()}
+    config = load_config(None, {**SETTINGS, "workdir": str(workdir), "prover.num_premises": "64",
+                                          "prover.num_sampled_tactics": "128"})  # byt5-tiny ranks `double` 17th of 18
+    with Store.open(wd.database) as store:
+        repo = find_repo(store, "nat-basics")
+        checkpoint = run_state(store).checkpoints[-1]
+        recipe = GeneratorRecipe("templates", str(wd.database), repo.id, str(wd.checkpoints / checkpoint),
+                                 str(wd.index), num_premises=64)
+        target = store.theorems(repo.id, sorry=True)[0]
+        [row] = recipe().generate([GenRequest("⊢ double n - n = n", target)], 500)
+        assert "unfold NatBasics.double" in {s.tactic for s in row}  # retrieved: accessible from Double.lean
+        done = prove_repository(config, store, wd, repo, checkpoint, checkpoint_dir=wd.checkpoints / checkpoint,
+                                index_dir=wd.index, patch=tmp_path / "nat.patch",
+                                env_factory=functools.partial(FakeLean, goals, rules))
+        assert (done.targets, done.attempted, done.proved, done.outcomes) == (3, 3, 2, {"proved": 2, "failed": 1})
+        proofs = {a.theorem_id: a.proof for a in store.attempts(checkpoint=checkpoint, outcome="proved")}
+        assert sorted(proofs.values()) == ["unfold NatBasics.double\nomega"] * 2
+        again = prove_repository(config, store, wd, repo, checkpoint, env_factory=functools.partial(FakeLean, goals, rules))
+        assert (again.attempted, again.resumed, again.proved) == (0, 3, 2)
+    copy = tmp_path / "nat-basics"
+    shutil.copytree(EXAMPLES / "nat-basics", copy)
+    run_git(copy, "init", "-q")
+    run_git(copy, "add", ".")
+    run_git(copy, "commit", "-qm", "base")
+    subprocess.run(["git", "apply", str(tmp_path / "nat.patch")], cwd=copy, check=True, timeout=30)
+    text = (copy / "NatBasics" / "Double.lean").read_text()
+    assert "double n - n = n := by\n  unfold NatBasics.double\n  omega\n" in text
+    assert (copy / "NatBasics" / "Sum.lean").read_text() == (EXAMPLES / "nat-basics" / "NatBasics" / "Sum.lean").read_text()

@@ -1,0 +1,203 @@
+"""Proving a repository's sorry theorems with what a run has learned: the glue between the database,
+the retriever checkpoint, the tactic generator, Lean environments and batch proving on Ray.
+
+Used by the ``prove`` stage of ``leanagent run`` and by ``leanagent prove``. Everything sent to Ray
+workers is a small picklable recipe (:class:`GeneratorRecipe`, :class:`EnvRecipe`); each worker builds its
+own retriever, generator and Lean environment from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from database.records import Repo, Theorem
+from database.store import Store
+from leanagent.config import Config
+from leanagent.workdir import Workdir, atomic_write_text
+
+__all__ = ["ProveSummary", "GeneratorRecipe", "EnvRecipe", "find_repo", "sorry_targets", "prove_repository",
+           "write_patch"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProveSummary:
+    """What proving one repository did."""
+
+    targets: int
+    """Sorry theorems asked for (placeholders excluded)."""
+    attempted: int
+    """Attempted in this call."""
+    proved: int
+    """Proved under this checkpoint (this call and earlier ones)."""
+    resumed: int = 0
+    """Already attempted under this checkpoint, skipped."""
+    outcomes: dict[str, int] = field(default_factory=dict)
+    """This call's attempts by outcome."""
+    patch: str | None = None
+    """Path of the patch written, if any."""
+    seconds: float = field(default=0.0, compare=False)
+    """Wall time."""
+
+
+def find_repo(store: Store, name: str) -> Repo:
+    """The stored target repository called ``name`` (its name, URL, local path or id)."""
+    repos = store.repos("target")
+    wanted = name.rstrip("/")
+    for repo in repos:
+        candidates = {repo.name, repo.url.rstrip("/"), repo.id}
+        if repo.path:
+            candidates |= {repo.path.rstrip("/"), str(Path(repo.path).resolve())}
+        if wanted in candidates or (Path(wanted).exists() and str(Path(wanted).resolve()) in candidates):
+            return repo
+    known = ", ".join(sorted(r.name for r in repos)) or "none"
+    raise LookupError(f"no repository {name!r} in this run (known: {known})")
+
+
+def sorry_targets(store: Store, repo: Repo, theorem: str | None = None) -> list[Theorem]:
+    """The repository's provable sorry theorems (statement without ``sorry``), optionally one by name."""
+    targets = [t for t in store.theorems(repo.id, sorry=True) if not t.placeholder]
+    if theorem is not None:
+        chosen = [t for t in targets if t.full_name == theorem or t.full_name.endswith("." + theorem)]
+        if not chosen:
+            raise LookupError(f"{repo.name}: no sorry theorem named {theorem!r} "
+                              f"({len(targets)} sorry theorems; `leanagent scan` lists them)")
+        return chosen
+    return targets
+
+
+@dataclass(frozen=True)
+class GeneratorRecipe:
+    """How a worker builds its tactic generator: which model, and the retriever that feeds it premises."""
+
+    kind: str
+    """``templates``, ``reprover``, ``combined``, or a Hugging Face name / directory of a seq2seq model."""
+    database: str
+    """The run's SQLite file (premises and files, read by the worker)."""
+    repo_id: str
+    """Repository whose accessible premises are candidates."""
+    checkpoint_dir: str = ""
+    """Retriever checkpoint; empty: no retrieval (templates then use hypotheses and automation only)."""
+    index_dir: str = ""
+    """The FAISS premise index embedded with that checkpoint."""
+    max_length: int = 512
+    """Retriever's maximum query length."""
+    num_premises: int = 8
+    """Premises retrieved per state."""
+
+    def premise_source(self):
+        """A :class:`~prover.generators.RetrievedPremises` over the checkpoint, or None."""
+        if not self.checkpoint_dir:
+            return None
+        from database.datasets import AccessIndex
+        from database.index import PremiseIndex
+        from prover.generators import RetrievedPremises
+        from retrieval.dataset import corpus_for
+        from retrieval.dense import DenseRetriever
+        from retrieval.encoder import DualEncoder
+
+        with Store.open(self.database) as store:
+            repo = store.repo(self.repo_id)
+            assert repo is not None, f"repository {self.repo_id} vanished from {self.database}"
+            files, premises = corpus_for(store, repo)
+        access = AccessIndex(files, premises)
+        retriever = DenseRetriever(DualEncoder.load(Path(self.checkpoint_dir)),
+                                   premise_index=PremiseIndex.load(Path(self.index_dir)), max_length=self.max_length)
+        return RetrievedPremises(retriever, premises, access.accessible_ids)
+
+    def __call__(self):
+        from prover.generators import (REPROVER_TACGEN, CombinedGenerator, Seq2SeqGenerator,
+                                       TemplateGenerator)
+
+        source = self.premise_source()
+        templates = TemplateGenerator(source, num_premises=self.num_premises)
+        if self.kind == "templates":
+            return templates
+        model = Seq2SeqGenerator.from_pretrained(REPROVER_TACGEN if self.kind in ("reprover", "combined")
+                                                 else self.kind, source)
+        return CombinedGenerator([model, templates]) if self.kind == "combined" else model
+
+
+@dataclass(frozen=True)
+class EnvRecipe:
+    """How a worker builds its Lean environment."""
+
+    kind: str
+    """``dojo`` (LeanDojo, tactic by tactic) or ``checker`` (``lake env lean`` on the whole file)."""
+    repo_dir: str
+    """Local checkout of the repository (built by Lean)."""
+    commit: str
+    """Its commit."""
+    workdir: str
+    """Scratch space (LeanDojo's cache, edited copies)."""
+    tactic_timeout: int = 60
+    """Seconds per tactic (per check for ``checker``)."""
+
+    def __call__(self):
+        if self.kind == "checker":
+            from prover.checker import WholeProofChecker
+
+            return WholeProofChecker(self.repo_dir, self.workdir, timeout=self.tactic_timeout)
+        from prover.dojo import open_dojo_env
+
+        return open_dojo_env(self.repo_dir, self.commit, self.workdir, tactic_timeout=self.tactic_timeout)
+
+
+def write_patch(store: Store, repo: Repo, checkpoint: str, path: Path) -> int:
+    """Write the proofs found under ``checkpoint`` as one patch for ``repo``; the number of proofs in it."""
+    from prover.patch import make_patch
+
+    by_id = {t.id: t for t in store.theorems(repo.id, sorry=True)}
+    proofs: dict[str, list[tuple[Theorem, tuple[str, ...]]]] = defaultdict(list)
+    for attempt in store.attempts(checkpoint=checkpoint, outcome="proved"):
+        theorem = by_id.get(attempt.theorem_id)
+        if theorem is not None:
+            proofs[theorem.path].append((theorem, tuple(attempt.proof.split("\n"))))
+    atomic_write_text(Path(path), make_patch(Path(repo.path), proofs))
+    return sum(len(v) for v in proofs.values())
+
+
+def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, checkpoint: str, *,
+                     checkpoint_dir: Path | None = None, index_dir: Path | None = None,
+                     theorem: str | None = None, patch: Path | None = None,
+                     env_factory: Callable | None = None, generator_factory: Callable | None = None,
+                     on_result: Callable | None = None) -> ProveSummary:
+    """Prove ``repo``'s sorry theorems with the retriever ``checkpoint``; optionally write a patch.
+
+    Without a Lean toolchain this raises :class:`~prover.env.LeanUnavailable` (one line) before any work.
+    """
+    from prover.batch import BatchOptions, prove_batch
+    from prover.search import SearchLimits
+    from prover.toolchain import require_lean
+
+    targets = sorry_targets(store, repo, theorem)
+    p = config.prover
+    if env_factory is None:
+        if not repo.path:
+            raise LookupError(f"{repo.name}: no local checkout recorded; run `leanagent run` on it first")
+        require_lean(repo.path)
+        env_factory = EnvRecipe(p.env, repo.path, repo.commit, str((wd.root / "prover").resolve()), p.tactic_timeout)
+    if generator_factory is None:
+        generator_factory = GeneratorRecipe(
+            p.generator, str(wd.database.resolve()), repo.id,
+            str(checkpoint_dir or ""), str(index_dir or ""), config.retriever.max_length, p.num_premises)
+    limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions,
+                          tactics_per_node=p.num_sampled_tactics, frontier_batch=p.frontier_batch)
+    options = BatchOptions(checkpoint=checkpoint, workers=p.workers, ray_address=p.ray_address, limits=limits)
+    summary = prove_batch(targets, env_factory, generator_factory, options, store=store, on_result=on_result)
+    ids = {t.id for t in targets}
+    proved = sum(a.theorem_id in ids for a in store.attempts(checkpoint=checkpoint, outcome="proved"))
+    outcomes: dict[str, int] = defaultdict(int)
+    for a in summary.attempts:
+        outcomes[a.outcome] += 1
+    written = None
+    if patch is not None:
+        write_patch(store, repo, checkpoint, patch)
+        written = str(patch)
+    return ProveSummary(len(targets), len(summary.attempts), proved, summary.skipped, dict(outcomes), written,
+                        summary.seconds)
