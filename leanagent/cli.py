@@ -78,6 +78,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except ScanError as err:
         print(f"leanagent scan: {err}", file=sys.stderr)
         return EXIT_PARTIAL
+    if args.traced:  # LeanDojo's trace instead of the static extractor: needs Lean (one line and exit 2 without)
+        from leanagent.extract.traced import trace_repository
+        from prover.env import LeanUnavailable
+
+        try:
+            traced = trace_repository(result.scan.repo, Path(args.workdir).resolve())
+        except LeanUnavailable as err:
+            raise UsageError(str(err)) from None
+        result = dataclasses.replace(result, scan=traced)
     summary = _scan_summary(result)
     summary["seconds_total"] = round(time.perf_counter() - started, 3)
     for problem in result.problems:
@@ -429,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("source", metavar="PATH_OR_URL", help="local repository (work tree or bare git "
                            "directory) or git URL")
             p.add_argument("--commit", help="commit, tag or branch (default: HEAD / the work tree as it is)")
+            p.add_argument("--traced", action="store_true", help="trace with LeanDojo (exact proof states and "
+                           "premises; needs a Lean toolchain, runs in the sandbox) instead of the static extractor")
         elif name in ("run", "train"):
             p.add_argument("repos_file", metavar="REPOS_FILE", nargs="?" if name == "run" else None,
                            default="repos.txt", help="file of 'URL-or-path [commit]' lines (run: repos.txt)")

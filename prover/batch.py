@@ -100,17 +100,19 @@ class _Worker:
         self.env.close()
 
 
-def init_ray(workers: int, address: str = "") -> Any:
-    """Connect to the cluster at ``address``, or start a local Ray with ``workers`` CPUs (once)."""
+def init_ray(workers: int, address: str = "") -> tuple[Any, bool]:
+    """Connect to the cluster at ``address``, or start a local Ray with ``workers`` CPUs; (ray, whether
+    this call started it). An existing connection is reused."""
     import ray
 
-    if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
-        if address:
-            ray.init(address=address, **kwargs)
-        else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, **kwargs)
-    return ray
+    if ray.is_initialized():
+        return ray, False
+    kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=max(1, workers), include_dashboard=False, **kwargs)
+    return ray, True
 
 
 def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_factory: GeneratorFactory,
@@ -134,7 +136,7 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
 
     if not todo:
         return BatchSummary((), skipped, time.monotonic() - started)
-    ray = init_ray(options.workers, options.ray_address)
+    ray, started_ray = init_ray(options.workers, options.ray_address)
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError  # noqa: F401
 
     Worker = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
@@ -179,4 +181,6 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
     finally:
         for worker in idle + [w for w, _, _ in running.values()]:
             ray.kill(worker)
+        if started_ray:  # a local Ray this batch started goes with it (the next batch may want more CPUs)
+            ray.shutdown()
     return BatchSummary(tuple(attempts), skipped, time.monotonic() - started)

@@ -22,7 +22,7 @@ from prover.env import EnvCrashed, EnvInitError, Finished, State, Step, TacticEr
 from prover.sandbox import Sandbox, SandboxLimits
 from prover.toolchain import require_lean
 
-__all__ = ["DojoEnv", "open_dojo_env", "lean_dojo_settings"]
+__all__ = ["DojoEnv", "open_dojo_env", "import_lean_dojo", "lean_dojo_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -106,20 +106,23 @@ class DojoEnv:
                 log.debug("closing the Dojo: %s", e)
 
 
-def open_dojo_env(repo_dir: str | Path, commit: str, workdir: str | Path, *, tactic_timeout: int = 60,
-                  memory_gb: int = 16) -> DojoEnv:
-    """A :class:`DojoEnv` for a local checkout, sandboxed, after checking for a toolchain.
-
-    Raises :class:`~prover.env.LeanUnavailable` in one line when Lean is missing.
-    """
-    repo_dir, workdir = Path(repo_dir).resolve(), Path(workdir).resolve()
+def import_lean_dojo(repo_dir: Path, workdir: Path, *, memory_gb: int = 16) -> Any:
+    """Check for Lean, put sandbox shims for ``lake``/``lean`` first on PATH, set LeanDojo's settings, and
+    import it. Raises :class:`~prover.env.LeanUnavailable` in one line when Lean is missing."""
     toolchain = require_lean(repo_dir)
     settings = lean_dojo_settings(workdir, memory_gb=memory_gb)
-    sandbox = Sandbox([workdir, repo_dir, Path(settings["CACHE_DIR"]).parent],
-                      limits=SandboxLimits(cpu_seconds=0, memory_bytes=0, wall_seconds=0))
+    sandbox = Sandbox([workdir, repo_dir], limits=SandboxLimits(cpu_seconds=0, memory_bytes=0, wall_seconds=0))
     shims = sandbox.shims(workdir / "sandbox-bin", {"lake": toolchain.lake, "lean": toolchain.lean})
     os.environ.update(settings)
     os.environ["PATH"] = f"{shims}{os.pathsep}{os.environ.get('PATH', '')}"
     import lean_dojo  # noqa: PLC0415 - reads the settings above at import
 
+    return lean_dojo
+
+
+def open_dojo_env(repo_dir: str | Path, commit: str, workdir: str | Path, *, tactic_timeout: int = 60,
+                  memory_gb: int = 16) -> DojoEnv:
+    """A :class:`DojoEnv` for a local checkout, sandboxed, after checking for a toolchain."""
+    repo_dir, workdir = Path(repo_dir).resolve(), Path(workdir).resolve()
+    lean_dojo = import_lean_dojo(repo_dir, workdir, memory_gb=memory_gb)
     return DojoEnv(lean_dojo, str(repo_dir), commit, tactic_timeout=tactic_timeout)

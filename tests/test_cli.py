@@ -92,3 +92,11 @@ def test_curriculum_reports_bad_lines_and_does_the_rest(tmp_path: Path, capsys) 
 def test_curriculum_of_a_missing_file_is_a_usage_error(tmp_path: Path, capsys) -> None:
     assert main(["curriculum", str(tmp_path / "nope.txt")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_traced_scan_without_lean_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("ELAN_HOME", str(tmp_path / "no-elan"))
+    assert main(["scan", str(EXAMPLES / "nat-basics"), "--traced", "--workdir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("leanagent scan: no Lean toolchain") and "v4.9.0" in err

@@ -29,6 +29,8 @@ generator_factory = functools.partial(TableGenerator, TABLE)
 def ray_local():
     import ray
 
+    if ray.is_initialized():  # started by another test with other resources
+        ray.shutdown()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()

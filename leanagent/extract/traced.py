@@ -75,19 +75,9 @@ def trace_repository(repo: Repo, workdir: str | os.PathLike[str]) -> RepoScan:
 
     Raises :class:`~prover.env.LeanUnavailable` in one line when no Lean toolchain is installed.
     """
-    from prover.dojo import lean_dojo_settings
-    from prover.sandbox import Sandbox, SandboxLimits
-    from prover.toolchain import require_lean
+    from prover.dojo import import_lean_dojo
 
-    root, workdir = Path(repo.path).resolve(), Path(workdir).resolve()
-    toolchain = require_lean(root)
-    settings = lean_dojo_settings(workdir)
-    sandbox = Sandbox([workdir, root], limits=SandboxLimits(cpu_seconds=0, memory_bytes=0, wall_seconds=0))
-    shims = sandbox.shims(workdir / "sandbox-bin", {"lake": toolchain.lake, "lean": toolchain.lean})
-    os.environ.update(settings)
-    os.environ["PATH"] = f"{shims}{os.pathsep}{os.environ.get('PATH', '')}"
-    import lean_dojo  # noqa: PLC0415 - reads the settings above at import
-
+    lean_dojo = import_lean_dojo(Path(repo.path).resolve(), Path(workdir).resolve())
     started = time.monotonic()
-    traced = lean_dojo.trace(lean_dojo.LeanGitRepo(str(root), repo.commit), build_deps=True)
+    traced = lean_dojo.trace(lean_dojo.LeanGitRepo(str(Path(repo.path).resolve()), repo.commit), build_deps=True)
     return from_traced_repo(traced, repo, time.monotonic() - started)
