@@ -11,6 +11,7 @@ theorems not yet recorded for this checkpoint.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +101,17 @@ class _Worker:
         self.env.close()
 
 
+def _last_error_line(text: str) -> str:
+    """The most telling line of a Ray error: the last ``SomethingError: …`` line, else the first line.
+
+    >>> _last_error_line("The actor died.\\n  File x\\nLeanUnavailable: no Lean toolchain\\n")
+    'LeanUnavailable: no Lean toolchain'
+    """
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[A-Za-z_.]*(Error|Exception|Unavailable|Crashed)\b.*:", line)]
+    return (errors[-1] if errors else lines[0] if lines else "")[:300]
+
+
 def init_ray(workers: int, address: str = "") -> tuple[Any, bool]:
     """Connect to the cluster at ``address``, or start a local Ray with ``workers`` CPUs; (ray, whether
     this call started it). An existing connection is reused."""
@@ -137,7 +149,7 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
     if not todo:
         return BatchSummary((), skipped, time.monotonic() - started)
     ray, started_ray = init_ray(options.workers, options.ray_address)
-    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError  # noqa: F401
+    from ray.exceptions import RayActorError, RayTaskError
 
     Worker = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
     deadline = options.limits.timeout + options.grace if options.limits.timeout else None
@@ -160,9 +172,10 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
                     record(ray.get(task))
                     idle.append(worker)
                 except RayActorError as e:  # the worker process died (os._exit, OOM killer, lost node)
-                    log.warning("worker died on %s: %s", theorem.full_name, str(e).splitlines()[0])
+                    why = _last_error_line(str(e))
+                    log.warning("worker died on %s: %s", theorem.full_name, why)
                     record(ProofAttempt(theorem.id, options.checkpoint, "error", seconds=time.monotonic() - start,
-                                        message="the worker process died (Lean out of memory, or killed)"))
+                                        message=f"the worker process died (Lean out of memory, or killed): {why}"))
                     idle.append(Worker.remote(env_factory, generator_factory))
                 except RayTaskError as e:  # an unexpected exception inside the worker: report, go on
                     cause = e.cause if getattr(e, "cause", None) is not None else e
