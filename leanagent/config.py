@@ -35,6 +35,10 @@ class AcquireConfig:
     """Directories holding dependency checkouts or git repositories, by package or repository name."""
     offline: bool = False
     """Never use the network."""
+    extractor: str = "static"
+    """``static`` (the Lean source scanner, no Lean needed), ``traced`` (LeanDojo's trace: exact proof
+    states and premises; needs Lean, runs in the sandbox; a repository that cannot be traced is reported and
+    kept with its static data), or ``auto`` (traced when a Lean toolchain is installed)."""
 
 
 @dataclass(frozen=True)
@@ -244,7 +248,17 @@ def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = N
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: not valid TOML ({err})") from None
     data = _with_model_preset(_merge(data, _nest(overrides or {})))
-    return _build(Config, data, "")
+    config = _build(Config, data, "")
+    for key, value in (("curriculum.order", config.curriculum.order), ("acquire.extractor", config.acquire.extractor),
+                       ("prover.env", config.prover.env)):
+        if value not in CHOICES[key]:
+            raise ConfigError(f"{key} must be one of {', '.join(CHOICES[key])}; got {value!r}")
+    return config
+
+
+CHOICES = {"curriculum.order": ("easy-first", "random"), "acquire.extractor": ("static", "traced", "auto"),
+           "prover.env": ("dojo", "checker")}
+"""Settings that take one of a few words."""
 
 
 def _toml_value(value: Any) -> str:

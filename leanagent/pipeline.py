@@ -7,7 +7,9 @@ published atomically, so a half-written artefact is never taken for a finished o
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from database.records import Repo, RepoScan
 from database.store import Store
 from leanagent.config import Config, dump_config
 from leanagent.repos import read_repos_file
-from leanagent.scanning import ScanError, ScanOptions, scan_repository
+from leanagent.scanning import ScanError, ScanOptions, ScanResult, scan_repository
 from leanagent.workdir import Workdir, atomic_write_text
 
 __all__ = ["RunResult", "run", "STAGES", "recall_matrix"]
@@ -65,6 +67,7 @@ def _ingest(store: Store, config: Config, repos_file: Path, wd: Workdir, result:
             continue
         for problem in scanned.problems:
             log.warning("%s", problem)
+        scanned = _traced(scanned, config, wd, result, spec.where)
         for dep in scanned.dependencies:
             store.ingest(dep, role="dependency")
         store.ingest(scanned.scan)
@@ -75,6 +78,27 @@ def _ingest(store: Store, config: Config, repos_file: Path, wd: Workdir, result:
              f"{scanned.scan.repo.name}: {len(scanned.scan.theorems)} theorems, "
              f"{len(scanned.scan.premises)} premises", echo)
     return repos
+
+
+def _traced(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult, where: str) -> ScanResult:
+    """The scan with LeanDojo's traced records when ``acquire.extractor`` asks for them and Lean can give them;
+    otherwise the static scan (a repository that cannot be traced is reported in one line)."""
+    from prover.toolchain import find_toolchain
+
+    wanted = config.acquire.extractor
+    if wanted == "static" or (wanted == "auto" and find_toolchain() is None):
+        return scanned
+    from leanagent.extract.traced import trace_repository
+    from prover.env import LeanUnavailable
+
+    try:
+        return dataclasses.replace(scanned, scan=trace_repository(scanned.scan.repo, wd.root / "trace"))
+    except (LeanUnavailable, OSError, subprocess.CalledProcessError, AssertionError, RuntimeError) as err:
+        # LeanDojo reports a failed build or trace with these; the static records still let the run go on.
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        result.failures.append(f"{where}: cannot trace {scanned.scan.repo.name} ({first}); "
+                               "kept the static extractor's records")
+        return scanned
 
 
 def _order(store: Store, config: Config, repos: list[Repo]) -> list[Repo]:

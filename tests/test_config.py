@@ -71,3 +71,11 @@ def test_an_explicit_model_ignores_the_extra(monkeypatch, tmp_path: Path) -> Non
     path = tmp_path / "c.toml"
     path.write_text('[retriever]\nmodel = "byt5-tiny"\n')
     assert load_config(path).retriever == RetrieverConfig(model="byt5-tiny")
+
+
+def test_settings_with_a_few_words_are_checked() -> None:
+    with pytest.raises(ConfigError, match="prover.env must be one of dojo, checker; got 'lean'"):
+        load_config(None, {"prover.env": "lean"})
+    with pytest.raises(ConfigError, match="acquire.extractor must be one of static, traced, auto"):
+        load_config(None, {"acquire.extractor": "dynamic"})
+    assert load_config(None, {"acquire.extractor": "auto"}).acquire.extractor == "auto"

@@ -214,3 +214,19 @@ def test_prove_repository_with_the_trained_retriever_and_a_patch(reference: Path
     text = (copy / "NatBasics" / "Double.lean").read_text()
     assert "double n - n = n := by\n  unfold NatBasics.double\n  omega\n" in text
     assert (copy / "NatBasics" / "Sum.lean").read_text() == (EXAMPLES / "nat-basics" / "NatBasics" / "Sum.lean").read_text()
+
+
+def test_traced_extraction_without_lean_keeps_the_static_records(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("ELAN_HOME", str(tmp_path / "no-elan"))
+    config = load_config(None, {**SETTINGS, "workdir": str(tmp_path / "w"), "acquire.extractor": "traced"})
+    result = run(config, EXAMPLES / "repos.txt", until="train")
+    assert len(result.failures) == 3
+    assert all("cannot trace" in f and "no Lean toolchain" in f and "static extractor" in f for f in result.failures)
+    from leanagent.workdir import Workdir
+
+    with Store.open(Workdir(tmp_path / "w").database) as store:
+        assert len(store.repos("target")) == 3  # nothing lost: the static records were stored
+    auto = run(load_config(None, {**SETTINGS, "workdir": str(tmp_path / "a"), "acquire.extractor": "auto"}),
+               EXAMPLES / "repos.txt", until="train")
+    assert auto.failures == []  # auto without Lean: static, silently

@@ -85,3 +85,17 @@ def test_a_killed_batch_resumes_with_what_is_left(tmp_path: Path):
         assert (again.skipped, again.attempts) == (6, ())
         other = prove_batch(theorems[:1], factory, generator_factory, options(checkpoint="ck2"), store=store)
         assert len(other.attempts) == 1  # another checkpoint is a new attempt
+
+
+def test_a_cluster_address_goes_to_ray_init(monkeypatch):
+    import ray
+
+    from prover.batch import init_ray
+
+    calls = []
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **kw: calls.append(kw))
+    assert init_ray(4, "ray://head:10001") == (ray, True)
+    assert init_ray(3) == (ray, True)
+    assert calls[0]["address"] == "ray://head:10001" and "num_cpus" not in calls[0]
+    assert calls[1]["num_cpus"] == 3 and "address" not in calls[1]
