@@ -207,7 +207,8 @@ class Learner:
             return {"attempted": 0, "proved": 0, "targets": 0, "summary": "no sorry theorems"}
         try:
             done = prove_repository(self.config, self.store, self.wd, repo, checkpoint,
-                                    checkpoint_dir=self._checkpoint_dir(repo), index_dir=self.wd.index)
+                                    checkpoint_dir=self._checkpoint_dir(repo), index_dir=self.wd.index,
+                                    show_progress=not self.config.quiet)
         except LeanUnavailable as e:
             reason = f"skipped: {e}"
             return {"attempted": 0, "proved": 0, "targets": len(targets), "skipped": reason,

@@ -166,7 +166,7 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
                      checkpoint_dir: Path | None = None, index_dir: Path | None = None,
                      theorem: str | None = None, patch: Path | None = None,
                      env_factory: Callable | None = None, generator_factory: Callable | None = None,
-                     on_result: Callable | None = None) -> ProveSummary:
+                     on_result: Callable | None = None, show_progress: bool = False) -> ProveSummary:
     """Prove ``repo``'s sorry theorems with the retriever ``checkpoint``; optionally write a patch.
 
     Without a Lean toolchain this raises :class:`~prover.env.LeanUnavailable` (one line) before any work.
@@ -189,7 +189,24 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
     limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions,
                           tactics_per_node=p.num_sampled_tactics, frontier_batch=p.frontier_batch)
     options = BatchOptions(checkpoint=checkpoint, workers=p.workers, ray_address=p.ray_address, limits=limits)
-    summary = prove_batch(targets, env_factory, generator_factory, options, store=store, on_result=on_result)
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(targets), desc=f"prove {repo.name}", unit="thm", leave=False)
+        bar.update(len({a.theorem_id for a in store.attempts(checkpoint=checkpoint)} & {t.id for t in targets}))
+
+    def arrived(attempt) -> None:
+        if bar is not None:
+            bar.update(1)
+        if on_result is not None:
+            on_result(attempt)
+
+    try:
+        summary = prove_batch(targets, env_factory, generator_factory, options, store=store, on_result=arrived)
+    finally:
+        if bar is not None:
+            bar.close()
     ids = {t.id for t in targets}
     proved = sum(a.theorem_id in ids for a in store.attempts(checkpoint=checkpoint, outcome="proved"))
     outcomes: dict[str, int] = defaultdict(int)

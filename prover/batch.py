@@ -50,6 +50,12 @@ class BatchOptions:
     resume: bool = True
     """Skip theorems that already have an attempt under this checkpoint."""
 
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.grace < 0:
+            raise ValueError(f"grace must be ≥ 0, got {self.grace}")
+
 
 @dataclass(frozen=True)
 class BatchSummary:

@@ -133,7 +133,9 @@ def best_first_search(env: LeanEnv, theorem: Theorem, generator: TacticGenerator
         if limits.max_expansions:
             room = min(room, limits.max_expansions - expanded)
         while frontier and len(batch) < room:
-            node = heapq.heappop(frontier)[2]
+            priority, _, node = heapq.heappop(frontier)
+            if node.expanded or -priority != node.logprob:
+                continue  # a stale entry: the node was expanded, or re-queued after a better path was found
             if limits.max_depth and node.depth >= limits.max_depth:
                 depth_capped = True
                 continue
@@ -155,7 +157,12 @@ def best_first_search(env: LeanEnv, theorem: Theorem, generator: TacticGenerator
                     return result("proved", node.path() + [s.tactic])
                 if isinstance(step, (TacticError, TacticTimeout)):
                     continue
-                if step.pp in nodes:  # merge: this state is already in the tree
+                known = nodes.get(step.pp)
+                if known is not None:  # merge: this state is already in the tree
+                    better = node.logprob + s.logprob
+                    if not known.expanded and better > known.logprob:  # a likelier way to it: move it up
+                        known.logprob, known.parent, known.tactic, known.depth = better, node, s.tactic, node.depth + 1
+                        heapq.heappush(frontier, (-better, next(tie), known))
                     continue
                 child = _Node(step, node.logprob + s.logprob, node.depth + 1, node, s.tactic)
                 nodes[step.pp] = child

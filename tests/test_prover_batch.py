@@ -99,3 +99,8 @@ def test_a_cluster_address_goes_to_ray_init(monkeypatch):
     assert init_ray(3) == (ray, True)
     assert calls[0]["address"] == "ray://head:10001" and "num_cpus" not in calls[0]
     assert calls[1]["num_cpus"] == 3 and "address" not in calls[1]
+
+
+def test_options_are_validated():
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        BatchOptions(checkpoint="c", workers=0)

@@ -148,3 +148,14 @@ def test_limits_are_validated():
         SearchLimits(frontier_batch=0)
     with pytest.raises(ValueError, match="timeout"):
         SearchLimits(timeout=-1)
+
+
+def test_a_likelier_way_to_a_known_state_moves_it_up():
+    # A --a(-0.1)--> X --x(-3.0)--> M (cum -3.1), later A --b(-0.2)--> Y --y(-0.1)--> M (cum -0.3).
+    # M is first found through X; the likelier path through Y re-prioritises it and becomes its proof path.
+    rules = {("A", "a"): ("X",), ("A", "b"): ("Y",), ("X", "x"): ("M",), ("Y", "y"): ("M",),
+             ("M", "m"): (), ("X", "slow"): ("Z",)}
+    table = {"A": [("a", -0.1), ("b", -0.2)], "X": [("x", -3.0), ("slow", -0.5)], "Y": [("y", -0.1)],
+             "M": [("m", -2.0)], "Z": []}
+    result = search(FakeLean(GOALS, rules), TableGenerator(table))
+    assert result.proof == ("b", "y", "m")
