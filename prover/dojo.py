@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,10 @@ class DojoEnv:
             raise EnvInitError(f"{theorem.path}: LeanDojo cannot start {theorem.full_name}: {e}") from None
         except ld.DojoCrashError as e:
             raise EnvCrashed(f"Lean crashed while starting {theorem.full_name}: {e}") from None
+        except (AssertionError, OSError, subprocess.CalledProcessError) as e:
+            # LeanDojo asserts on a traced repository it cannot use and lets a failed build or trace through.
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise EnvInitError(f"{theorem.path}: LeanDojo cannot start {theorem.full_name}: {first}") from None
         self._dojo = dojo
         return State(state.pp, state)
 

@@ -27,7 +27,7 @@ from typing import Union
 from database.records import Pos, Theorem
 from prover.env import EnvCrashed, EnvInitError, Finished, State, Step, TacticError, TacticTimeout
 
-__all__ = ["FakeLean", "Fail", "Hang", "Stall", "Crash", "Die", "Rule", "TableGenerator", "fake_theorem"]
+__all__ = ["FakeLean", "Fail", "Hang", "Stall", "Crash", "Bug", "Die", "Rule", "TableGenerator", "fake_theorem"]
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,19 @@ class Stall:
 
 
 @dataclass(frozen=True)
+class Bug:
+    """The environment itself fails with an unexpected exception (a bug in an adapter)."""
+
+    message: str = "unexpected"
+    """The exception's message."""
+
+
+@dataclass(frozen=True)
 class Die:
     """The whole worker process dies at once (``os._exit``), as when Lean takes the machine's memory."""
 
 
-Effect = Union[tuple[str, ...], Fail, Hang, Stall, Crash, Die]
+Effect = Union[tuple[str, ...], Fail, Hang, Stall, Crash, Bug, Die]
 """What a tactic does to the first goal: new goals (``()`` closes it), or a failure."""
 
 Rule = Callable[[str, str], "Effect | None"]
@@ -131,6 +139,8 @@ class FakeLean:
             raise EnvCrashed(f"fake Lean crashed on {tactic!r}")
         if isinstance(effect, Die):
             os._exit(17)
+        if isinstance(effect, Bug):
+            raise ValueError(effect.message)
         if isinstance(effect, Stall):
             time.sleep(effect.seconds)
             return TacticError(f"{tactic}: stalled")

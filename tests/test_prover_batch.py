@@ -12,13 +12,13 @@ from database.records import ProofAttempt
 from database.store import Store
 from prover.batch import BatchOptions, prove_batch
 from prover.search import SearchLimits
-from prover.testing import Crash, Die, FakeLean, Stall, TableGenerator, fake_theorem
+from prover.testing import Bug, Crash, Die, FakeLean, Stall, TableGenerator, fake_theorem
 
-NAMES = ["easy", "two_steps", "crashes", "dies", "stuck", "missing", "after"]
-GOALS = {"easy": "E", "two_steps": "T", "crashes": "C", "dies": "D", "stuck": "S", "after": "A"}
+NAMES = ["easy", "two_steps", "crashes", "dies", "stuck", "missing", "buggy", "after"]
+GOALS = {"easy": "E", "two_steps": "T", "crashes": "C", "dies": "D", "stuck": "S", "buggy": "B", "after": "A"}
 RULES = {("E", "rfl"): (), ("T", "constructor"): ("T1", "T2"), ("T1", "rfl"): (), ("T2", "rfl"): (),
-         ("C", "rfl"): Crash(), ("D", "rfl"): Die(), ("S", "rfl"): Stall(60.0), ("A", "rfl"): ()}
-TABLE = {g: [("rfl", -0.1), ("constructor", -0.5)] for g in ("E", "T", "T1", "T2", "C", "D", "S", "A")}
+         ("C", "rfl"): Crash(), ("D", "rfl"): Die(), ("S", "rfl"): Stall(60.0), ("B", "rfl"): Bug("adapter bug"), ("A", "rfl"): ()}
+TABLE = {g: [("rfl", -0.1), ("constructor", -0.5)] for g in ("E", "T", "T1", "T2", "C", "D", "S", "B", "A")}
 THEOREMS = [fake_theorem(n, line=i + 1) for i, n in enumerate(NAMES)]
 
 env_factory = functools.partial(FakeLean, GOALS, RULES)
@@ -49,13 +49,14 @@ def test_batch_survives_crashes_dead_workers_and_stuck_lean(tmp_path: Path):
     by_name = {t.full_name: stored[t.id] for t in THEOREMS}
     assert {n: a.outcome for n, a in by_name.items()} == {
         "easy": "proved", "two_steps": "proved", "crashes": "error", "dies": "error", "stuck": "timeout",
-        "missing": "error", "after": "proved"}
+        "missing": "error", "buggy": "error", "after": "proved"}
     assert by_name["two_steps"].proof == "constructor\nrfl\nrfl"
     assert "Lean crashed" in by_name["crashes"].message
     assert "worker process died" in by_name["dies"].message
     assert "worker was killed" in by_name["stuck"].message and 3.0 <= by_name["stuck"].seconds < 10
     assert "not found" in by_name["missing"].message
-    assert sorted(arrived) == sorted(stored) and len(summary.attempts) == 7 and summary.count("proved") == 3
+    assert by_name["buggy"].message == "ValueError: adapter bug"
+    assert sorted(arrived) == sorted(stored) and len(summary.attempts) == 8 and summary.count("proved") == 3
 
 
 def test_a_killed_batch_resumes_with_what_is_left(tmp_path: Path):

@@ -32,6 +32,8 @@ class FakeDojo:
     def __enter__(self):
         if self.entry.full_name == "broken":
             raise lean_dojo.DojoInitError("Cannot find the *.ast.json file")
+        if self.entry.full_name == "untraced":
+            raise AssertionError("Unable to find Lean4Repl.lean in the traced repo.")
         FakeDojo.entered.append(self)
         return self, lean_dojo.TacticState("n : Nat\n⊢ n + 0 = n", 0)
 
@@ -89,6 +91,8 @@ def test_dojo_timeouts_and_crashes_are_breakdowns():
         env.run_tactic(state, "boom")
     with pytest.raises(EnvInitError, match="LeanDojo cannot start broken"):
         env.start(fake_theorem("broken"))
+    with pytest.raises(EnvInitError, match="cannot start untraced: Unable to find Lean4Repl.lean"):
+        env.start(fake_theorem("untraced"))
 
 
 def test_search_over_the_dojo_adapter():
