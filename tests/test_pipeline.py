@@ -230,3 +230,25 @@ def test_traced_extraction_without_lean_keeps_the_static_records(tmp_path: Path,
     auto = run(load_config(None, {**SETTINGS, "workdir": str(tmp_path / "a"), "acquire.extractor": "auto"}),
                EXAMPLES / "repos.txt", until="train")
     assert auto.failures == []  # auto without Lean: static, silently
+
+
+def test_a_bm25_run_fills_its_own_lifelong_matrix(tmp_path: Path, capsys) -> None:
+    from leanagent.results import report_data
+
+    workdir = tmp_path / "bm25"
+    result = run(load_config(None, {**SETTINGS, "workdir": str(workdir), "retriever.model": "bm25"}),
+                 EXAMPLES / "repos.txt")
+    assert result.failures == []
+    from leanagent.workdir import Workdir
+
+    with Store.open(Workdir(workdir).database) as store:
+        data = report_data(store)
+        matrix = data.recall_at_10
+        assert all(None not in row[: i + 1] and set(row[i + 1:]) <= {None} for i, row in enumerate(matrix))
+        assert len(matrix) == 3 and data.metrics["average_recall_at_10"] is not None
+        # The last row is plain BM25 over the whole corpus: the same numbers as `eval --baseline bm25`.
+        assert main(["eval", "--workdir", str(workdir), "--json"]) == 0
+        last = json.loads(capsys.readouterr().out)
+        assert [round(last["repos"][name]["recall_at_10"], 6) for name in data.order] == \
+               [round(x, 6) for x in matrix[-1]]
+        assert not (Workdir(workdir).checkpoints / "03-expr-eval" / "leanagent.json").exists()  # no weights
