@@ -90,11 +90,24 @@ class RetrievedPremises:
         self.retriever = retriever
         self.by_id = {p.id: p for p in premises}
         self.accessible = accessible
+        self._allowed: dict[str, object] = {}
+
+    def _allowed_for(self, theorem: Theorem):
+        """The theorem's accessible premises, resolved once per theorem (a search asks for every state)."""
+        found = self._allowed.get(theorem.id)
+        if found is None:
+            ids = self.accessible(theorem)
+            index = getattr(self.retriever, "premise_index", None)
+            found = index.allow(ids) if index is not None else ids  # FAISS rows resolved once
+            if len(self._allowed) > 1024:
+                self._allowed.clear()
+            self._allowed[theorem.id] = found
+        return found
 
     def premises(self, requests: Sequence[GenRequest], k: int) -> list[list[Premise]]:
         if not requests or k <= 0:
             return [[] for _ in requests]
-        allowed = [self.accessible(r.theorem) for r in requests] if self.accessible else None
+        allowed = [self._allowed_for(r.theorem) for r in requests] if self.accessible else None
         hits = self.retriever.retrieve([r.state for r in requests], k, allowed)
         return [[self.by_id[h.premise_id] for h in row if h.premise_id in self.by_id] for row in hits]
 

@@ -158,3 +158,19 @@ def test_reprover_generator_offline_is_one_clear_error(monkeypatch: pytest.Monke
     message = str(err.value)
     assert "kaiyuy/leandojo-lean4-retriever-tacgen-byt5-small" in message and "\n" not in message
     assert "--generator templates" in message
+
+
+def test_retrieved_premises_stay_within_what_the_theorem_can_see():
+    retriever = BM25Retriever()
+    retriever.index(PREMISES)
+    calls = []
+
+    def accessible(theorem):
+        calls.append(theorem.full_name)
+        return {PREMISES[1].id, PREMISES[2].id}  # add_comm' is defined later in the file, say
+
+    source = RetrievedPremises(retriever, PREMISES, accessible)
+    rows = source.premises([request("n m : Nat\n⊢ n + m = m + n"), request("⊢ double n = n + n")], 3)
+    assert all(PREMISES[0] not in row for row in rows) and rows[1][0] == PREMISES[2]
+    source.premises([request("⊢ anything")], 3)
+    assert calls == ["goal"]  # resolved once per theorem, not once per state
