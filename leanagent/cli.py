@@ -205,6 +205,14 @@ def _echo(args: argparse.Namespace):
 
 def _run(args: argparse.Namespace, until: str) -> int:
     config = _config(args)
+    if config.acquire.extractor == "traced":  # asked for explicitly: no Lean at all is a usage error
+        from prover.env import LeanUnavailable
+        from prover.toolchain import require_lean
+
+        try:
+            require_lean()
+        except LeanUnavailable as err:
+            raise UsageError(f"acquire.extractor = traced needs Lean: {err}") from None
     handler = _log_to_workdir(Path(config.workdir))
     try:
         return _run_logged(args, config, until)

@@ -100,3 +100,14 @@ def test_traced_scan_without_lean_is_one_line_and_exit_2(monkeypatch, capsys, tm
     assert main(["scan", str(EXAMPLES / "nat-basics"), "--traced", "--workdir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("leanagent scan: no Lean toolchain") and "v4.9.0" in err
+
+
+def test_a_traced_run_without_lean_is_refused_at_once(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("ELAN_HOME", str(tmp_path / "no-elan"))
+    code = main(["run", str(EXAMPLES / "repos.txt"), "--workdir", str(tmp_path / "w"), "-q",
+                 "--set", "acquire.extractor=traced"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert err.startswith("leanagent run: acquire.extractor = traced needs Lean: no Lean toolchain")
+    assert not (tmp_path / "w").exists()  # refused before anything was written
