@@ -105,3 +105,52 @@ def test_a_cluster_address_goes_to_ray_init(monkeypatch):
 def test_options_are_validated():
     with pytest.raises(ValueError, match="workers must be at least 1"):
         BatchOptions(checkpoint="c", workers=0)
+
+
+KILLED_BATCH = """
+import functools, sys
+from database.store import Store
+from prover.batch import BatchOptions, prove_batch
+from prover.search import SearchLimits
+from prover.testing import FakeLean, TableGenerator, fake_theorem
+theorems = [fake_theorem(f"t{i}", line=i) for i in range(8)]
+env = functools.partial(FakeLean, {t.full_name: "E" for t in theorems}, {("E", "rfl"): ()}, latency=0.3)
+gen = functools.partial(TableGenerator, {"E": [("rfl", -0.1)]})
+with Store.open(sys.argv[1]) as store:
+    s = prove_batch(theorems, env, gen, BatchOptions(checkpoint="ck", workers=1, limits=SearchLimits(timeout=30)),
+                    store=store)
+print(len(s.attempts), s.skipped)
+"""
+
+
+def test_a_batch_killed_with_sigkill_resumes(tmp_path: Path):
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "db.sqlite"
+
+    def stored() -> int:
+        try:
+            with sqlite3.connect(db, timeout=5) as conn:
+                return conn.execute("SELECT COUNT(*) FROM proof_attempts").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_BATCH, str(db)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while stored() < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the batch (driver and the local Ray it started) dies mid-batch
+    proc.wait(30)
+    before = stored()
+    assert 3 <= before < 8
+    done = subprocess.run([sys.executable, "-c", KILLED_BATCH, str(db)], capture_output=True, text=True, timeout=180)
+    attempted, skipped = map(int, done.stdout.split())
+    assert (attempted, skipped) == (8 - before, before)
+    with Store.open(db) as store:
+        assert len(store.attempts(checkpoint="ck", outcome="proved")) == 8
