@@ -311,8 +311,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from database.index import PremiseIndex
-    from leanagent.learner import corpus_of, score_repositories
+    from leanagent.learner import corpus_of, load_retriever, score_repositories
     from leanagent.results import run_state
 
     config = _config(args)
@@ -322,20 +321,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if state is None or not state.checkpoints:
             raise UsageError(f"{args.workdir}: no trained checkpoint yet (run `leanagent train` first)")
         repos = list(state.order[: len(state.checkpoints)])
-        from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
+        if args.baseline == "bm25":
+            from retrieval.bm25 import BM25Retriever
 
-        bm25_run = is_bm25_checkpoint(wd.checkpoints / state.checkpoints[-1])
-        if args.baseline == "bm25" or bm25_run:
-            retriever, name = BM25Retriever(), "bm25" if args.baseline == "bm25" else state.checkpoints[-1]
+            retriever, name = BM25Retriever(), "bm25"
             retriever.index(corpus_of(store, repos))
-        else:
-            from retrieval.dense import DenseRetriever
-            from retrieval.encoder import DualEncoder
-
+        else:  # the latest checkpoint: a dense encoder, or a BM25 run's marker
             name = state.checkpoints[-1]
-            model = DualEncoder.load(wd.checkpoints / name)
-            retriever = DenseRetriever(model, premise_index=PremiseIndex.load(wd.index),
-                                       max_length=config.retriever.max_length)
+            retriever = load_retriever(wd.checkpoints / name, wd.index, config.retriever.max_length,
+                                       lambda: corpus_of(store, repos))
         records = score_repositories(retriever, store, repos, name, seed=config.retriever.seed)
         store.add_evaluations(records)
     by_repo = {r.id: r.name for r in repos}
@@ -376,9 +370,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
             done = prove_repository(config, store, wd, repo, checkpoint, checkpoint_dir=wd.checkpoints / checkpoint,
                                     index_dir=wd.index, theorem=args.theorem,
                                     patch=Path(args.patch) if args.patch else None, on_result=echo)
-        except LeanUnavailable as e:
-            raise UsageError(str(e)) from None
-        except LookupError as e:
+        except (LeanUnavailable, LookupError) as e:
             raise UsageError(str(e)) from None
     if args.json:
         print(json.dumps(dataclasses.asdict(done), indent=2))

@@ -7,6 +7,7 @@ information recorded with it, so any stage can be redone alone after a crash.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from database.store import Store
 from leanagent.config import Config
 from leanagent.workdir import Workdir, atomic_write_text
 
-__all__ = ["Learner", "build_encoder", "corpus_of", "score_repositories"]
+__all__ = ["Learner", "build_encoder", "corpus_of", "load_retriever", "score_repositories"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,24 @@ def build_encoder(name: str, seed: int, max_length: int):
     if (Path(name) / "leanagent.json").is_file():
         return DualEncoder.load(name)
     return DualEncoder.from_pretrained(name, max_length=max_length)
+
+
+def load_retriever(checkpoint_dir: Path, index_dir: Path, max_length: int,
+                   corpus: Callable[[], Sequence[Premise]]):
+    """The retriever a run's checkpoint stands for: BM25 indexed on ``corpus()`` when the checkpoint is a
+    BM25 run's marker, else the dense encoder over the premise index saved with it (``corpus`` unused)."""
+    from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
+
+    if is_bm25_checkpoint(checkpoint_dir):
+        retriever = BM25Retriever()
+        retriever.index(corpus())
+        return retriever
+    from database.index import PremiseIndex
+    from retrieval.dense import DenseRetriever
+    from retrieval.encoder import DualEncoder
+
+    return DenseRetriever(DualEncoder.load(checkpoint_dir), premise_index=PremiseIndex.load(index_dir),
+                          max_length=max_length)
 
 
 def _device(config: Config) -> str:
@@ -202,20 +221,9 @@ class Learner:
                 "summary": f"{len(corpus)} premises embedded with {checkpoint}"}
 
     def _evaluate(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
-        from database.index import PremiseIndex
-        from retrieval.dense import DenseRetriever
-        from retrieval.encoder import DualEncoder
-
         r = self.config.retriever
-        if self._bm25():
-            from retrieval.bm25 import BM25Retriever
-
-            retriever = BM25Retriever()
-            retriever.index(self._corpus(seen))
-        else:
-            model = DualEncoder.load(self._checkpoint_dir(repo))
-            retriever = DenseRetriever(model, premise_index=PremiseIndex.load(self.wd.index),
-                                       max_length=r.max_length)
+        retriever = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length,
+                                   lambda: self._corpus(seen))
         records = score_repositories(retriever, self.store, seen, checkpoint, seed=r.seed, validation_of=repo)
         self.store.add_evaluations(records)
         tests = [e.recall_at_10 for e in records if e.split == "test"]

@@ -9,7 +9,7 @@ own retriever, generator and Lean environment from it.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,27 +95,17 @@ class GeneratorRecipe:
         if not self.checkpoint_dir:
             return None
         from database.datasets import AccessIndex
-        from database.index import PremiseIndex
+        from leanagent.learner import load_retriever
         from prover.generators import RetrievedPremises
         from retrieval.dataset import corpus_for
-        from retrieval.dense import DenseRetriever
-        from retrieval.encoder import DualEncoder
-
-        from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
 
         with Store.open(self.database) as store:
             repo = store.repo(self.repo_id)
             assert repo is not None, f"repository {self.repo_id} vanished from {self.database}"
             files, premises = corpus_for(store, repo)
-        access = AccessIndex(files, premises)
-        if is_bm25_checkpoint(self.checkpoint_dir):  # a BM25 run
-            retriever = BM25Retriever()
-            retriever.index(premises)
-        else:
-            retriever = DenseRetriever(DualEncoder.load(Path(self.checkpoint_dir)),
-                                       premise_index=PremiseIndex.load(Path(self.index_dir)),
-                                       max_length=self.max_length)
-        return RetrievedPremises(retriever, premises, access.accessible_ids)
+        retriever = load_retriever(Path(self.checkpoint_dir), Path(self.index_dir), self.max_length,
+                                   lambda: premises)
+        return RetrievedPremises(retriever, premises, AccessIndex(files, premises).accessible_ids)
 
     def __call__(self):
         from prover.generators import (REPROVER_TACGEN, CombinedGenerator, Seq2SeqGenerator,
@@ -216,9 +206,7 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
             bar.close()
     ids = {t.id for t in targets}
     proved = sum(a.theorem_id in ids for a in store.attempts(checkpoint=checkpoint, outcome="proved"))
-    outcomes: dict[str, int] = defaultdict(int)
-    for a in summary.attempts:
-        outcomes[a.outcome] += 1
+    outcomes = Counter(a.outcome for a in summary.attempts)
     written = None
     if patch is not None:
         write_patch(store, repo, checkpoint, patch)

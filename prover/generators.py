@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from database.records import Premise, Theorem
+from leanagent.extract.lexer import gives_up
 from retrieval.base import premise_text
 
 __all__ = [
@@ -216,15 +217,6 @@ class TemplateGenerator:
         return [_ranked(self._candidates(r.state, ps), n) for r, ps in zip(requests, found)]
 
 
-def _gives_up(tactic: str) -> bool:
-    """The tactic leaves a hole (``sorry``/``admit`` as a word).
-
-    >>> _gives_up("exact sorry"), _gives_up("exact sorry_lemma")
-    (True, False)
-    """
-    return re.search(r"(?<![\w.'])(sorry|admit)(?![\w'])", tactic) is not None
-
-
 def augmented_state(state: str, premises: Sequence[Premise], max_bytes: int) -> str:
     """ReProver's generator input: premises (best nearest the state) then the state, within ``max_bytes``.
 
@@ -318,7 +310,7 @@ class Seq2SeqGenerator:
             best: dict[str, float] = {}
             for text, score in zip(texts[i * n:(i + 1) * n], scores[i * n:(i + 1) * n]):
                 text = text.strip()
-                if _gives_up(text):
+                if gives_up(text):
                     continue  # a proof with sorry/admit is no proof
                 if text and score > best.get(text, -math.inf):
                     best[text] = score

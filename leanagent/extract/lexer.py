@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "Tokens", "tokenize", "IDENT", "FIELD", "NUMBER", "STRING", "CHAR", "SYM", "DOC", "MODDOC", "HASH",
-    "NAME", "KIND_NAMES", "OPENERS", "CLOSERS", "is_plain_ident", "normalize_name", "split_name", "match_brackets",
+    "NAME", "KIND_NAMES", "OPENERS", "CLOSERS", "gives_up", "is_plain_ident", "normalize_name", "split_name",
+    "match_brackets",
 ]
 
 IDENT, FIELD, NUMBER, STRING, CHAR, SYM, DOC, MODDOC, HASH, NAME = range(10)
@@ -184,6 +185,16 @@ def _finish(text: str, group: int, start: int, end: int, out: Tokens, line: int,
         return STRING, found + len(closing)
     out.warnings.append(f"unterminated string starting at {line}:{col + 1}")  # group 12
     return STRING, n
+
+
+def gives_up(text: str) -> bool:
+    """``sorry`` or ``admit`` occurs as a name: not inside a comment, a string or a longer name.
+
+    >>> gives_up("exact sorry"), gives_up("exact sorry_lemma"), gives_up("simp -- sorry"), gives_up("admit")
+    (True, False, False, True)
+    """
+    toks = tokenize(text)
+    return any(k == IDENT and t in ("sorry", "admit") for k, t in zip(toks.kinds, toks.texts))
 
 
 def is_plain_ident(part: str) -> bool:

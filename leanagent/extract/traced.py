@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from database.records import Pos, Premise, Repo, RepoScan, SourceFile, TacticStep, Theorem
-from leanagent.extract.lexer import IDENT, tokenize
+from leanagent.extract.lexer import gives_up
 from leanagent.extract.scanner import module_name
 
 __all__ = ["from_traced_repo", "trace_repository"]
@@ -28,11 +28,6 @@ def _pos(p: Any) -> Pos:
     if isinstance(p, (list, tuple)):
         return Pos(int(p[0]), int(p[1]))
     return Pos(int(p.line_nb), int(p.column_nb))
-
-
-def _uses_sorry(text: str) -> bool:
-    toks = tokenize(text)
-    return any(k == IDENT and t in ("sorry", "admit") for k, t in zip(toks.kinds, toks.texts))
 
 
 def _is_dependency(path: Path) -> bool:
@@ -64,7 +59,7 @@ def from_traced_repo(traced: Any, repo: Repo, seconds: float = 0.0) -> RepoScan:
             theorems.append(Theorem(url=repo.url, commit=repo.commit, path=rel, full_name=tt.theorem.full_name,
                                     start=_pos(tt.start), end=_pos(tt.end), statement=statement, proof=proof,
                                     steps=tuple(steps), premises=tuple(dict.fromkeys(tt.get_premise_full_names())),
-                                    has_sorry=_uses_sorry(proof), placeholder=_uses_sorry(statement),
+                                    has_sorry=gives_up(proof), placeholder=gives_up(statement),
                                     extractor="traced"))
     return RepoScan(repo=repo, files=tuple(files), premises=tuple(premises), theorems=tuple(theorems),
                     extractor="traced", seconds=seconds)
