@@ -29,13 +29,16 @@ log = logging.getLogger(__name__)
 
 
 def lean_dojo_settings(workdir: Path, *, cpu: int = 1, memory_gb: int = 16) -> dict[str, str]:
-    """Environment variables LeanDojo reads at import: its cache in the workdir, no remote cache (it would
-    download), and the REPL's resources.
+    """Environment variables LeanDojo reads at import: its cache and its working copies (``TMP_DIR``, else
+    the host's /tmp, which the sandbox hides) in the workdir, no remote cache (it would download), and the
+    REPL's resources.
 
-    >>> lean_dojo_settings(Path("/w"))["CACHE_DIR"]
-    '/w/lean_dojo_cache'
+    >>> settings = lean_dojo_settings(Path("/w"))
+    >>> settings["CACHE_DIR"], settings["TMP_DIR"]
+    ('/w/lean_dojo_cache', '/w/tmp')
     """
-    return {"CACHE_DIR": str(workdir / "lean_dojo_cache"), "DISABLE_REMOTE_CACHE": "1",
+    return {"CACHE_DIR": str(workdir / "lean_dojo_cache"), "TMP_DIR": str(workdir / "tmp"),
+            "DISABLE_REMOTE_CACHE": "1",
             "TACTIC_CPU_LIMIT": str(cpu), "TACTIC_MEMORY_LIMIT": f"{memory_gb}g"}
 
 
@@ -116,6 +119,7 @@ def import_lean_dojo(repo_dir: Path, workdir: Path, *, memory_gb: int = 16) -> A
     import it. Raises :class:`~prover.env.LeanUnavailable` in one line when Lean is missing."""
     toolchain = require_lean(repo_dir)
     settings = lean_dojo_settings(workdir, memory_gb=memory_gb)
+    Path(settings["TMP_DIR"]).mkdir(parents=True, exist_ok=True)
     sandbox = Sandbox([workdir, repo_dir], limits=SandboxLimits(cpu_seconds=0, memory_bytes=0, wall_seconds=0))
     shims = sandbox.shims(workdir / "sandbox-bin", {"lake": toolchain.lake, "lean": toolchain.lean})
     os.environ.update(settings)

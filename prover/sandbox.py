@@ -2,8 +2,9 @@
 
 A Lean repository is untrusted: ``lake`` runs its lakefile and Lean runs its macros. :class:`Sandbox`
 runs a command under bubblewrap (Debian package ``bubblewrap``): the whole filesystem read-only except the
-directories it is given, a private ``/tmp``, no network (a fresh network namespace has only its own
-loopback), its own process namespace, and limits on CPU time and memory (``setrlimit``, inherited by
+directories it is given, a private ``/tmp`` (host paths under ``/tmp`` that a command needs, such as a
+virtual environment or a checkout there, are bound into it again), no network (a fresh network namespace
+has only its own loopback), its own process namespace, and limits on CPU time and memory (``setrlimit``, inherited by
 every process inside) plus a wall-clock timeout that kills the whole process group.
 
 >>> Sandbox(["/w"], bwrap="/usr/bin/bwrap").command(["lake", "build"], cwd="/w")[:4]
@@ -19,14 +20,18 @@ import shutil
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Sandbox", "SandboxLimits", "SandboxResult", "SandboxUnavailable", "find_bwrap"]
+__all__ = ["Sandbox", "SandboxLimits", "SandboxResult", "SandboxUnavailable", "find_bwrap", "host_paths"]
 
 log = logging.getLogger(__name__)
+
+PRIVATE = Path("/tmp")
+"""Mounted fresh inside the sandbox: host paths below it are hidden unless bound again."""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -82,26 +87,74 @@ def find_bwrap() -> str:
     return found
 
 
+def host_paths(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """What a sandboxed command needs to see wherever it lives: this interpreter and its (virtual)
+    environment, the directories on PATH, and elan's toolchains."""
+    environ = os.environ if environ is None else environ
+    paths = [sys.prefix, sys.exec_prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    paths += [p for p in environ.get("PATH", "").split(os.pathsep) if p]
+    elan = environ.get("ELAN_HOME") or (os.path.join(environ["HOME"], ".elan") if environ.get("HOME") else "")
+    return [Path(p) for p in [*paths, elan] if p]
+
+
+def within(path: Path, roots: Sequence[Path]) -> bool:
+    """``path`` is one of ``roots`` or below one of them.
+
+    >>> within(Path("/a/b"), [Path("/a")]), within(Path("/ab"), [Path("/a")])
+    (True, False)
+    """
+    return any(path == root or root in path.parents for root in roots)
+
+
+def rebound(paths: Sequence[Path], writable: Sequence[Path], *, private: Path = PRIVATE,
+            exists=os.path.isdir) -> list[Path]:
+    """The read-only binds a sandbox needs so that ``paths`` stay visible: those under the private
+    ``/tmp`` (elsewhere the root's read-only bind shows them), not already bound writable, not below
+    another one kept, that exist; parents first.
+
+    >>> rebound([Path("/tmp/ci/.venv"), Path("/usr/bin"), Path("/tmp/ci/.venv/bin"), Path("/tmp/w/x")],
+    ...         [Path("/tmp/w")], exists=lambda p: True)
+    [PosixPath('/tmp/ci/.venv')]
+    """
+    kept: list[Path] = []
+    for path in sorted({Path(os.path.realpath(p)) for p in paths}, key=lambda p: len(p.parts)):
+        if private in path.parents and exists(path) and not within(path, [*writable, *kept]):
+            kept.append(path)
+    return kept
+
+
 class Sandbox:
-    """Runs commands under bubblewrap with ``writable`` directories the only places they may write."""
+    """Runs commands under bubblewrap with ``writable`` directories the only places they may write;
+    ``readable`` paths (by default :func:`host_paths`) and the working directory stay visible read-only
+    even where they lie under ``/tmp``."""
 
     def __init__(self, writable: Sequence[str | os.PathLike[str]], *, limits: SandboxLimits = SandboxLimits(),
-                 network: bool = False, bwrap: str | None = None) -> None:
-        self.writable = [Path(w) for w in writable]
+                 network: bool = False, bwrap: str | None = None,
+                 readable: Sequence[str | os.PathLike[str]] | None = None) -> None:
+        self.writable = [Path(os.path.realpath(w)) for w in writable]
+        self.readable = host_paths() if readable is None else [Path(r) for r in readable]
         self.limits = limits
         self.network = network
         self.bwrap = bwrap or find_bwrap()
 
+    def _head(self) -> list[str]:
+        """bubblewrap with fresh namespaces, the root read-only, its own /dev, /proc and private /tmp."""
+        return [self.bwrap, "--die-with-parent", "--new-session", "--unshare-all",
+                *(["--share-net"] if self.network else []),
+                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", str(PRIVATE)]
+
+    def _binds(self, extra: Sequence[Path] = ()) -> list[str]:
+        """The binds over the private /tmp: the hidden paths to show again, then the writable directories."""
+        args = []
+        for path in rebound([*self.readable, *extra], self.writable):
+            args += ["--ro-bind", str(path), str(path)]
+        for path in self.writable:  # after the read-only binds: a writable directory inside one stays writable
+            args += ["--bind", str(path), str(path)]
+        return args
+
     def command(self, argv: Sequence[str], cwd: str | os.PathLike[str]) -> list[str]:
         """The bubblewrap command line that runs ``argv`` in ``cwd`` (pure: nothing is started)."""
-        cmd = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-all"]
-        if self.network:
-            cmd.append("--share-net")
-        cmd += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-        for path in self.writable:
-            cmd += ["--bind", str(path), str(path)]
-        cmd += ["--chdir", str(cwd), "--", *argv]
-        return cmd
+        return [*self._head(), *self._binds([Path(cwd)]), "--chdir", str(cwd), "--", *argv]
 
     def shims(self, directory: str | os.PathLike[str], tools: Mapping[str, str]) -> Path:
         """Write wrapper executables (name → real path) into ``directory`` that run the real tool inside
@@ -115,13 +168,25 @@ class Sandbox:
             prefix.append(f"--cpu={lim.cpu_seconds}")
         if lim.memory_bytes:
             prefix.append(f"--as={lim.memory_bytes}")
+        if lim.wall_seconds:
+            prefix = ["timeout", "-s", "KILL", f"{lim.wall_seconds:g}", *prefix]
+        quote = lambda args: " ".join(shlex.quote(a) for a in args)  # noqa: E731
+        # The caller's directory is known only when the shim runs: under /tmp, and not inside a writable
+        # directory, it is bound read-only before the writable ones (so one of those inside it stays writable).
+        visible = [str(p) for p in [*self.writable, *rebound(self.readable, self.writable)]]
+        patterns = "|".join(f"{shlex.quote(p)}|{shlex.quote(p)}/*" for p in visible) or "''"
         for name, real in tools.items():
-            cmd = self.command([real], cwd="@PWD@")
-            line = " ".join(shlex.quote(c) for c in [*prefix, "--", *cmd]).replace("@PWD@", '"$PWD"')
-            if lim.wall_seconds:
-                line = f"timeout -s KILL {lim.wall_seconds:g} {line}"
+            tail = quote(["--chdir", "@PWD@", "--", real]).replace("@PWD@", '"$PWD"') + ' "$@"'
+            binds = quote(self._binds())
+            head = quote([*prefix, "--", *self._head()])
             path = directory / name
-            path.write_text(f"#!/bin/sh\n# leanagent sandbox shim for {real}\nexec {line} \"$@\"\n")
+            path.write_text(
+                f"#!/bin/sh\n# leanagent sandbox shim for {real}\n"
+                f"case \"$PWD\" in\n"
+                f"  {patterns}) set -- {binds} {tail} ;;\n"
+                f"  {PRIVATE}/*) set -- --ro-bind \"$PWD\" \"$PWD\" {binds} {tail} ;;\n"
+                f"  *) set -- {binds} {tail} ;;\n"
+                f"esac\nexec {head} \"$@\"\n")
             path.chmod(0o755)
         return directory
 
@@ -153,6 +218,9 @@ class Sandbox:
             os.killpg(proc.pid, signal.SIGKILL)  # only the group this runner started
             out, err = proc.communicate()
         seconds = time.monotonic() - started
+        if proc.returncode == 1 and err.startswith("bwrap: execvp"):
+            raise SandboxUnavailable(f"{argv[0]} cannot be started inside the sandbox: {err.strip().splitlines()[0]} "
+                                     "(pass its directory in readable=)")
         if proc.returncode == 1 and err.startswith("bwrap:"):
             raise SandboxUnavailable(f"bubblewrap cannot start a sandbox here: {err.strip().splitlines()[0]} "
                                      "(it needs unprivileged user namespaces or root)")

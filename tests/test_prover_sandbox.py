@@ -4,6 +4,7 @@ test fails if the check itself could never succeed."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from prover.env import LeanUnavailable
-from prover.sandbox import Sandbox, SandboxLimits, SandboxUnavailable, find_bwrap
+from prover.sandbox import Sandbox, SandboxLimits, SandboxUnavailable, find_bwrap, rebound
 from prover.toolchain import find_toolchain, repo_toolchain, require_lean
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None and not os.environ.get("LEANAGENT_REQUIRE_BWRAP"),
@@ -116,6 +117,69 @@ def test_memory_limit_stops_a_runaway_allocation(tmp_path: Path):
 def test_a_missing_writable_directory_is_named(tmp_path: Path):
     with pytest.raises(SandboxUnavailable, match="does not exist"):
         Sandbox([tmp_path / "nope"]).run(["true"], cwd=tmp_path)
+
+
+@pytest.fixture
+def tmp_venv(request) -> Path:
+    """A virtual environment of this interpreter in a fresh directory under /tmp (as a CI clone there has),
+    seeing this one's packages and the project through a .pth file."""
+    root = Path(tempfile.mkdtemp(prefix="leanagent-ci-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(root, ignore_errors=True))
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / ".venv")], check=True, timeout=120)
+    (site,) = (root / ".venv" / "lib").glob("python3*/site-packages")
+    (site / "outer.pth").write_text("\n".join(p for p in sys.path if p and Path(p).is_dir()) + "\n")
+    return root
+
+
+# Run by the interpreter under /tmp: the sandbox with its defaults must show that interpreter, a tool on
+# PATH under /tmp and the (read-only) checkout it is started in, and let it write its workdir.
+INNER = """
+import json, os, sys
+from prover.sandbox import Sandbox, SandboxLimits
+work, repo = sys.argv[1:3]
+code = ("import subprocess,sys\\nprint(sys.prefix)\\nprint(subprocess.run(['hello-tool'], capture_output=True,"
+        " text=True).stdout.strip())\\nopen(sys.argv[1], 'w').write('ok')\\ntry:\\n  open('here.txt', 'w')\\n"
+        "except OSError as e:\\n  print('read-only', e.errno)")
+ran = Sandbox([work]).run([sys.executable, "-c", code, os.path.join(work, "out")], cwd=repo)
+shims = Sandbox([work], limits=SandboxLimits(wall_seconds=30)).shims(os.path.join(work, "bin"), {"py": sys.executable})
+print(json.dumps({"returncode": ran.returncode, "stdout": ran.stdout, "stderr": ran.stderr,
+                  "shim": os.path.join(shims, "py"), "code": code}))
+"""
+
+
+@needs_bwrap
+def test_interpreter_tools_and_workdir_under_tmp_stay_visible(tmp_venv: Path):
+    python_in_tmp = tmp_venv / ".venv" / "bin" / "python"
+    work, repo, tools = tmp_venv / "work", tmp_venv / "repo", tmp_venv / "tools"
+    for d in (work, repo, tools):
+        d.mkdir()
+    (tools / "hello-tool").write_text("#!/bin/sh\necho hello from $0\n")
+    (tools / "hello-tool").chmod(0o755)
+    env = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}"}
+    # Without re-binding, the private /tmp hides the interpreter: it is not even found.
+    with pytest.raises(SandboxUnavailable, match="cannot be started inside the sandbox.*No such file"):
+        Sandbox([work], readable=[]).run([str(python_in_tmp), "-c", "pass"], cwd=work)
+    outer = subprocess.run([str(python_in_tmp), "-c", INNER, str(work), str(repo)], capture_output=True, text=True,
+                           env=env, timeout=120)
+    assert outer.returncode == 0, outer.stderr
+    result = json.loads(outer.stdout)
+    assert result["returncode"] == 0, result["stderr"]
+    assert result["stdout"].splitlines() == [str(tmp_venv / ".venv"), f"hello from {tools / 'hello-tool'}",
+                                             "read-only 30"]  # the checkout read-only ...
+    assert (work / "out").read_text() == "ok"  # ... the workdir writable
+    for cwd, last in ((repo, ["read-only 30"]), (work, [])):  # the shim, from either directory
+        done = subprocess.run([result["shim"], "-c", result["code"], str(work / "out2")], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[2:] == last
+    assert (work / "here.txt").exists() and not (repo / "here.txt").exists()
+
+
+def test_rebound_keeps_what_tmp_hides(tmp_path: Path):
+    inner = tmp_path / "venv" / "bin"
+    inner.mkdir(parents=True)
+    assert rebound([inner, tmp_path / "venv", Path("/usr/bin"), tmp_path / "missing"], []) == [tmp_path / "venv"]
+    assert rebound([inner], [tmp_path]) == []  # already visible (writable)
 
 
 def test_missing_bwrap_is_one_clear_line(monkeypatch: pytest.MonkeyPatch):
