@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from database.records import Dependency, Repo
-from leanagent.gitutil import GitError, export_tree, git, is_git_dir, resolve_commit, toplevel
+from leanagent.gitutil import ExportedTree, GitError, export_tree, git, is_git_dir, resolve_commit, toplevel
 from leanagent.repos import RepoSpec, local_name, normalise_url
 
 __all__ = ["AcquireError", "Checkout", "acquire", "find_dependency", "read_toolchain", "read_manifest"]
@@ -39,6 +39,8 @@ class Checkout:
     """The repository record."""
     root: Path
     """Directory of its sources at ``repo.commit``."""
+    warnings: tuple[str, ...] = ()
+    """One line per problem met bringing it in (files a partial clone lacks), for the scan's warnings."""
 
 
 def slug(source: str) -> str:
@@ -104,22 +106,51 @@ def _ignored(rel: Path) -> bool:
     return any(part.startswith(".") or part in ("lake-packages", "build") for part in rel.parts[:-1])
 
 
-def _make_repo(url: str, commit: str, name: str, root: Path) -> Checkout:
-    repo = Repo(url=url, commit=commit, name=name, lean_version=read_toolchain(root), path=str(root),
-                dependencies=read_manifest(root))
-    return Checkout(repo, root)
+def _make_repo(url: str, commit: str, name: str, root: Path | ExportedTree) -> Checkout:
+    tree = root if isinstance(root, ExportedTree) else ExportedTree(root)
+    repo = Repo(url=url, commit=commit, name=name, lean_version=read_toolchain(tree.root), path=str(tree.root),
+                dependencies=read_manifest(tree.root))
+    return Checkout(repo, tree.root, missing_warnings(url, commit, tree.missing))
 
 
-def _export(git_dir: Path, revision: str | None, cache_dir: Path, source: str) -> tuple[str, Path]:
+def _export(git_dir: Path, revision: str | None, cache_dir: Path, source: str) -> tuple[str, ExportedTree]:
     commit = resolve_commit(git_dir, revision)
     if commit is None:
         raise AcquireError(f"{source}: commit {revision or 'HEAD'} not found "
                            "(check the commit in the repositories file, or fetch it into that repository)")
     try:
-        root = export_tree(git_dir, commit, cache_dir / "src" / f"{slug(source)}@{commit[:12]}")
+        tree = export_tree(git_dir, commit, cache_dir / "src" / f"{slug(source)}@{commit[:12]}")
     except GitError as err:
         raise AcquireError(f"{source}: cannot export commit {commit[:12]}: {err}") from None
-    return commit, root
+    check_readable(source, commit, tree)
+    return commit, tree
+
+
+MAX_NAMED = 10
+"""Missing files named one line each; past this many, one line counts the rest."""
+
+
+def missing_warnings(source: str, commit: str, missing: Sequence[str]) -> tuple[str, ...]:
+    """One line per file a partial clone could not give, and one counting those past :data:`MAX_NAMED`.
+
+    >>> missing_warnings("r", "0123456789abcdef", ["A.lean"])
+    ('r @ 0123456789ab: A.lean is missing from the git data (partial clone?); skipped',)
+    """
+    lines = [f"{source} @ {commit[:12]}: {path} is missing from the git data (partial clone?); skipped"
+             for path in missing[:MAX_NAMED]]
+    if len(missing) > MAX_NAMED:
+        lines.append(f"{source} @ {commit[:12]}: {len(missing) - MAX_NAMED} more files are missing from the "
+                     "git data; skipped")
+    return tuple(lines)
+
+
+def check_readable(source: str, commit: str, tree: ExportedTree) -> None:
+    """Raise :class:`AcquireError` when a partial clone gave none of its Lean files."""
+    lean_missing = [p for p in tree.missing if p.endswith(".lean")]
+    if lean_missing and not any(tree.root.rglob("*.lean")):
+        raise AcquireError(f"{source} @ {commit[:12]}: none of its {len(lean_missing)} Lean files can be read from "
+                           "the git data (a partial clone: fetch the missing objects, e.g. `git fetch --unshallow` "
+                           "or `git fetch --refetch`)")
 
 
 def _clone(url: str, revision: str | None, cache_dir: Path, timeout: float) -> Path:
@@ -154,8 +185,8 @@ def acquire(spec: RepoSpec, cache_dir: Path, *, timeout: float = 1800.0) -> Chec
     """
     if spec.is_url:
         git_dir = _clone(spec.source, spec.commit, cache_dir, timeout)
-        commit, root = _export(git_dir, spec.commit, cache_dir, spec.source)
-        return _make_repo(spec.source, commit, spec.name, root)
+        commit, tree = _export(git_dir, spec.commit, cache_dir, spec.source)
+        return _make_repo(spec.source, commit, spec.name, tree)
     path = Path(spec.source)
     if not path.exists():
         raise AcquireError(f"{path}: no such directory")
@@ -163,16 +194,16 @@ def acquire(spec: RepoSpec, cache_dir: Path, *, timeout: float = 1800.0) -> Chec
         raise AcquireError(f"{path}: not a directory (give a Lean repository's root directory)")
     name = local_name(path)
     if is_git_dir(path):
-        commit, root = _export(path, spec.commit, cache_dir, str(path))
-        return _make_repo(str(path), commit, name, root)
+        commit, tree = _export(path, spec.commit, cache_dir, str(path))
+        return _make_repo(str(path), commit, name, tree)
     top = toplevel(path)
     is_root = top is not None and top.resolve() == path.resolve()
     if spec.commit is not None:
         if not is_root:
             raise AcquireError(f"{path}: not the root of a git repository, so commit {spec.commit} "
                                "cannot be checked out (drop the commit to read the directory as it is)")
-        commit, root = _export(path / ".git", spec.commit, cache_dir, str(path))
-        return _make_repo(str(path), commit, name, root)
+        commit, tree = _export(path / ".git", spec.commit, cache_dir, str(path))
+        return _make_repo(str(path), commit, name, tree)
     commit = f"tree-{tree_digest(path)}"
     if is_root:
         try:
@@ -204,7 +235,7 @@ def find_dependency(dep: Dependency, repo_root: Path, cache_dir: Path, search_di
         if is_git_dir(cand) or is_git_dir(cand / ".git"):
             git_dir = cand if is_git_dir(cand) else cand / ".git"
             if resolve_commit(git_dir, dep.rev) is not None:
-                return _export(git_dir, dep.rev, cache_dir, dep.url)[1]
+                return _dependency_tree(git_dir, dep, cache_dir)
         elif cand.is_dir() and any(cand.glob("*.lean")):
             return cand  # a package as Lake checks it out; its revision is trusted to be the pinned one
     cached = cache_dir / "src" / f"{slug(dep.url)}@{dep.rev[:12]}"
@@ -213,5 +244,11 @@ def find_dependency(dep: Dependency, repo_root: Path, cache_dir: Path, search_di
     if not allow_network:
         raise AcquireError(f"dependency {dep.name} ({dep.url} @ {dep.rev[:12]}) not found locally "
                            "(run `lake exe cache get` in the repository, or pass --deps-dir)")
-    git_dir = _clone(dep.url, dep.rev, cache_dir, timeout)
-    return _export(git_dir, dep.rev, cache_dir, dep.url)[1]
+    return _dependency_tree(_clone(dep.url, dep.rev, cache_dir, timeout), dep, cache_dir)
+
+
+def _dependency_tree(git_dir: Path, dep: Dependency, cache_dir: Path) -> Path:
+    commit, tree = _export(git_dir, dep.rev, cache_dir, dep.url)
+    for line in missing_warnings(f"dependency {dep.name} ({dep.url})", commit, tree.missing):
+        log.warning("%s", line)
+    return tree.root

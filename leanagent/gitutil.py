@@ -5,17 +5,27 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GitError", "git", "resolve_commit", "export_tree", "is_git_dir", "toplevel"]
+__all__ = ["ExportedTree", "GitError", "git", "resolve_commit", "export_tree", "is_git_dir", "toplevel"]
 
 DEFAULT_TIMEOUT = 600.0
 
 
 class GitError(RuntimeError):
     """A git command failed; the message is git's last line of stderr."""
+
+
+@dataclass(frozen=True)
+class ExportedTree:
+    """A commit's tree written to disk."""
+
+    root: Path
+    """The directory holding it."""
+    missing: tuple[str, ...] = ()
+    """Paths of files left out because the git directory lacks their objects (a partial clone)."""
 
 
 def git(args: list[str], *, cwd: Path | None = None, git_dir: Path | None = None,
@@ -61,37 +71,138 @@ def resolve_commit(git_dir: Path, revision: str | None) -> str | None:
         return None
 
 
-def _safe_member(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
-    """Tar's ``data`` filter, skipping (not failing on) members it rejects, e.g. links out of the tree."""
-    try:
-        return tarfile.data_filter(member, dest)
-    except tarfile.FilterError:
-        return None
+@dataclass(frozen=True)
+class TreeEntry:
+    """One file of a commit's tree, as ``git ls-tree`` lists it."""
+
+    mode: str
+    """Git's file mode: ``100644``, ``100755`` (executable), ``120000`` (symbolic link), ``160000`` (submodule)."""
+    sha: str
+    """The blob's object id."""
+    path: str
+    """Path inside the tree, ``/``-separated."""
 
 
-def export_tree(git_dir: Path, commit: str, dest: Path, *, timeout: float = DEFAULT_TIMEOUT) -> Path:
-    """Write the tree of ``commit`` to ``dest`` atomically (temp directory, then rename); return ``dest``.
+def parse_ls_tree(output: bytes) -> list[TreeEntry]:
+    """The entries of ``git ls-tree -r -z`` output (``MODE TYPE SHA\\tPATH\\0`` each).
 
-    An existing ``dest`` is taken as already exported: trees are keyed by commit, so they never change.
+    >>> parse_ls_tree(b"100644 blob 1a2b\\tA.lean\\x00160000 commit 3c4d\\tvendor\\x00")
+    [TreeEntry(mode='100644', sha='1a2b', path='A.lean'), TreeEntry(mode='160000', sha='3c4d', path='vendor')]
     """
-    if dest.is_dir():
-        return dest
+    entries = []
+    for record in output.split(b"\0"):
+        if record:
+            meta, _, path = record.partition(b"\t")
+            mode, _, sha = meta.decode().split(" ")
+            entries.append(TreeEntry(mode, sha, path.decode("utf-8", errors="surrogateescape")))
+    return entries
+
+
+def _git_bytes(git_dir: Path, args: list[str], stdin: bytes, timeout: float) -> bytes:
+    # A partial clone would fetch a missing object from its promisor remote: never, here (git >= 2.44).
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_NO_LAZY_FETCH": "1"}
+    try:
+        done = subprocess.run(["git", "--git-dir", str(git_dir), *args], input=stdin, capture_output=True,
+                              timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} timed out after {timeout:.0f} s") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise GitError(lines[-1] if lines else f"git {args[0]} exited with {done.returncode}")
+    return done.stdout
+
+
+def _safe_path(root: Path, rel: str) -> Path | None:
+    parts = rel.split("/")
+    if rel.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        return None
+    return root.joinpath(*parts)
+
+
+CHUNK_BYTES = 64 * 2**20
+"""Blob bytes read from one ``git cat-file --batch`` (bounds the memory an export holds at once)."""
+
+
+def _chunks(sized: list[tuple[TreeEntry, int]], limit: int) -> list[list[TreeEntry]]:
+    """Entries grouped in order so that each group's sizes add up to at most ``limit`` (or one entry).
+
+    >>> [[e.path for e in c] for c in _chunks([(TreeEntry("100644", "a", p), n) for p, n in
+    ...                                        [("x", 3), ("y", 2), ("z", 4)]], 5)]
+    [['x', 'y'], ['z']]
+    """
+    chunks: list[list[TreeEntry]] = []
+    total = limit + 1
+    for entry, size in sized:
+        if total + size > limit:
+            chunks.append([])
+            total = 0
+        chunks[-1].append(entry)
+        total += size
+    return chunks
+
+
+def _write_tree(git_dir: Path, entries: list[TreeEntry], root: Path, timeout: float) -> None:
+    """Write the blobs of ``entries`` under ``root`` (one ``git cat-file --batch`` for all)."""
+    if not entries:
+        return
+    out = _git_bytes(git_dir, ["cat-file", "--batch"], b"".join(e.sha.encode() + b"\n" for e in entries), timeout)
+    pos = 0
+    for entry in entries:
+        header_end = out.index(b"\n", pos)
+        size = int(out[pos:header_end].split(b" ")[2])
+        data = out[header_end + 1:header_end + 1 + size]
+        pos = header_end + 1 + size + 1
+        path = _safe_path(root, entry.path)
+        if path is None:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if entry.mode == "120000":  # a link is kept only when it points inside the tree
+            target = os.fsdecode(data)
+            if not target.startswith("/") and root.resolve() in (path.parent / target).resolve().parents:
+                os.symlink(target, path)
+            continue
+        path.write_bytes(data)
+        path.chmod(0o755 if entry.mode == "100755" else 0o644)
+
+
+def export_tree(git_dir: Path, commit: str, dest: Path, *, timeout: float = DEFAULT_TIMEOUT) -> ExportedTree:
+    """Write the tree of ``commit`` to ``dest`` atomically (temp directory, then rename).
+
+    Files whose objects the git directory lacks (a shallow or blobless clone, a mirror without its large
+    files) are left out and named in :attr:`ExportedTree.missing`; such a partial tree is exported anew
+    each time, so objects fetched later are picked up. A complete ``dest`` that exists is taken as already
+    exported: trees are keyed by commit, so they never change.
+    """
+    marker = dest.with_name(dest.name + ".missing")
+    if dest.is_dir() and not marker.exists():
+        return ExportedTree(dest, ())
+    entries = [e for e in parse_ls_tree(_git_bytes(git_dir, ["ls-tree", "-r", "-z", "--full-tree", commit], b"",
+                                                   timeout)) if e.mode != "160000"]  # submodules: not here
+    if not entries:
+        raise GitError(f"commit {commit[:12]} has an empty tree")
+    status = _git_bytes(git_dir, ["cat-file", "--batch-check"], b"".join(e.sha.encode() + b"\n" for e in entries),
+                        timeout).decode().splitlines()
+    present: list[tuple[TreeEntry, int]] = []
+    missing_paths = []
+    for entry, line in zip(entries, status, strict=True):
+        if line.endswith(" missing"):
+            missing_paths.append(entry.path)
+        else:
+            present.append((entry, int(line.rsplit(" ", 1)[1])))
+    missing = tuple(sorted(missing_paths))
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    cmd = ["git", "--git-dir", str(git_dir), "archive", "--format=tar", commit]
     try:
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-            assert proc.stdout is not None
-            with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
-                archive.extractall(tmp, filter=_safe_member)
-            stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            rc = proc.wait(timeout=timeout)
-        if rc != 0:
-            raise GitError(stderr.strip().splitlines()[-1] if stderr.strip() else f"git archive exited {rc}")
+        for chunk in _chunks(present, CHUNK_BYTES):
+            _write_tree(git_dir, chunk, tmp, timeout)
+        if dest.is_dir():  # a partial export before: replace it
+            shutil.rmtree(dest)
         os.replace(tmp, dest)
-    except tarfile.TarError as err:
-        raise GitError(f"git archive of {commit[:12]} produced no readable tree: {err}") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return dest
+    if missing:
+        marker.write_text("".join(f"{path}\n" for path in missing))
+    elif marker.exists():
+        marker.unlink()
+    return ExportedTree(dest, missing)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from database.records import Dependency, FileScan, Repo, RepoScan
@@ -94,6 +94,8 @@ def scan_repository(spec: RepoSpec, options: ScanOptions, reported: set[str] | N
         dep_scans, dep_files, problems = _dependency_scans(repo, root, options, reported if reported is not None
                                                            else set())
     scan = extract_repo(repo, root, dependency_scans=dep_files, show_progress=options.show_progress)
+    if checkout.warnings:
+        scan = replace(scan, warnings=checkout.warnings + scan.warnings)
     for warning in scan.warnings:
         log.warning("%s", warning)
     return ScanResult(scan, tuple(dep_scans), tuple(problems))

@@ -39,6 +39,24 @@ def write_files(root: Path, files: dict[str, str]) -> None:
         path.write_text(text)
 
 
+def partial_mirror(tmp_path: Path, files: dict[str, str], drop: list[str]) -> tuple[Path, str]:
+    """A bare repository of ``files`` (loose objects) from which the blobs of ``drop`` were deleted."""
+    work = tmp_path / "src"
+    work.mkdir()
+    run_git(work, "init", "-q", "-b", "main")
+    write_files(work, files)
+    for script in work.glob("*.sh"):
+        script.chmod(0o755)
+    run_git(work, "add", ".")
+    run_git(work, "commit", "-qm", "all")
+    bare = tmp_path / "partial.git"
+    run_git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))  # local: the loose objects, hard-linked
+    for path in drop:
+        sha = run_git(bare, "rev-parse", f"HEAD:{path}")
+        (bare / "objects" / sha[:2] / sha[2:]).unlink()
+    return bare, run_git(bare, "rev-parse", "HEAD")
+
+
 @pytest.fixture
 def lean_git_repo(tmp_path: Path) -> tuple[Path, list[str]]:
     """A work tree with two commits of a tiny Lean project; returns (root, [commit1, commit2])."""

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from database.records import Dependency
-from leanagent.acquire import AcquireError, acquire, find_dependency, read_manifest, read_toolchain
+from leanagent.acquire import (AcquireError, acquire, find_dependency, missing_warnings, read_manifest,
+                               read_toolchain)
 from leanagent.repos import RepoSpec
-from tests.conftest import run_git, write_files
+from tests.conftest import partial_mirror, run_git, write_files
 
 
 def _spec(source: str | Path, commit: str | None = None) -> RepoSpec:
@@ -118,3 +119,44 @@ def test_dependencies_found_locally_or_reported(lean_git_repo, tmp_path: Path) -
     missing = Dependency("mathlib", "https://example.invalid/o/mathlib4", "1" * 40)
     with pytest.raises(AcquireError, match="dependency mathlib .* not found locally"):
         find_dependency(missing, root, cache, allow_network=False)
+
+
+FILES = {"lean-toolchain": "leanprover/lean4:v4.9.0\n", "Proj/A.lean": "theorem a : 1 = 1 := rfl\n",
+         "Proj/Big.lean": "theorem big : 2 = 2 := rfl\n", "run.sh": "#!/bin/sh\necho hi\n"}
+
+
+def test_a_mirror_missing_a_blob_exports_the_rest_and_names_the_file(tmp_path: Path) -> None:
+    bare, commit = partial_mirror(tmp_path, FILES, ["Proj/Big.lean"])
+    checkout = acquire(_spec(bare), tmp_path / "cache")
+    assert checkout.repo.commit == commit
+    assert (checkout.root / "Proj" / "A.lean").read_text() == FILES["Proj/A.lean"]
+    assert not (checkout.root / "Proj" / "Big.lean").exists()
+    assert (checkout.root / "run.sh").stat().st_mode & 0o111  # modes kept
+    assert checkout.warnings == (f"{bare} @ {commit[:12]}: Proj/Big.lean is missing from the git data "
+                                 "(partial clone?); skipped",)
+    again = acquire(_spec(bare), tmp_path / "cache")  # the partial tree is exported (and warned about) again
+    assert again.root == checkout.root and again.warnings == checkout.warnings
+
+
+def test_many_missing_files_are_counted_past_ten_and_no_lean_file_fails(tmp_path: Path) -> None:
+    files = {f"Proj/F{i:02}.lean": f"theorem f{i} : {i} = {i} := rfl\n" for i in range(13)}
+    assert len(missing_warnings("r", "c", sorted(files))) == 11
+    assert missing_warnings("r", "c", sorted(files))[-1] == "r @ c: 3 more files are missing from the git data; skipped"
+    bare, commit = partial_mirror(tmp_path, {**files, "lean-toolchain": "leanprover/lean4:v4.9.0\n"}, list(files))
+    with pytest.raises(AcquireError) as err:
+        acquire(_spec(bare), tmp_path / "cache")
+    assert "none of its 13 Lean files can be read" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_links_inside_the_tree_are_kept_and_links_out_of_it_dropped(tmp_path: Path) -> None:
+    work = tmp_path / "src"
+    work.mkdir()
+    run_git(work, "init", "-q", "-b", "main")
+    write_files(work, {"Proj/A.lean": "theorem a : 1 = 1 := rfl\n"})
+    (work / "inside.lean").symlink_to("Proj/A.lean")
+    (work / "outside").symlink_to("../../etc/passwd")
+    run_git(work, "add", ".")
+    run_git(work, "commit", "-qm", "links")
+    root = acquire(_spec(work, "HEAD"), tmp_path / "cache").root
+    assert (root / "inside.lean").is_symlink() and (root / "inside.lean").read_text() == "theorem a : 1 = 1 := rfl\n"
+    assert not (root / "outside").exists() and not (root / "outside").is_symlink()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leanagent.cli import build_parser, main
-from tests.conftest import EXAMPLES, write_files
+from tests.conftest import EXAMPLES, partial_mirror, write_files
 
 SCAN_KEYS = {"lean_version", "files", "theorems", "sorry_theorems", "placeholders", "premises", "seconds"}
 CURRICULUM_KEYS = {"repo", "commit", "easy", "medium", "hard", "sorry_theorems"}
@@ -111,3 +111,14 @@ def test_a_traced_run_without_lean_is_refused_at_once(monkeypatch, capsys, tmp_p
     assert code == 2 and "\n" not in err
     assert err.startswith("leanagent run: acquire.extractor = traced needs Lean: no Lean toolchain")
     assert not (tmp_path / "w").exists()  # refused before anything was written
+
+
+def test_scan_of_a_mirror_missing_a_blob_warns_and_scans_the_rest(tmp_path: Path, capsys) -> None:
+    files = {"lean-toolchain": "leanprover/lean4:v4.9.0\n", "P/A.lean": "theorem a : 1 = 1 := by\n  rfl\n",
+             "P/B.lean": "theorem b : 2 = 2 := by\n  rfl\n"}
+    bare, commit = partial_mirror(tmp_path, files, ["P/B.lean"])
+    assert main(["scan", str(bare), "--json", "--workdir", str(tmp_path / "w"), "-q"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["files"], out["theorems"]) == (1, 1)
+    assert out["warnings"] == [f"{bare} @ {commit[:12]}: P/B.lean is missing from the git data (partial clone?); "
+                               "skipped"]
