@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 Role = Literal["target", "dependency"]
 ROLES: tuple[str, ...] = get_args(Role)
-StageState = Literal["done", "failed"]
+StageState = Literal["done", "failed", "skipped"]
 STAGE_STATUSES: tuple[str, ...] = get_args(StageState)
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 _BATCH = 500  # rows per INSERT statement; sqlite-utils lowers it if a batch would pass SQLite's limits
@@ -420,10 +420,10 @@ class Store:
             self.db["stages"].upsert(row, pk=("repo_id", "stage"))
 
     def stage_done(self, repo_id: str, stage: str) -> bool:
-        """Whether ``stage`` finished successfully for ``repo_id``."""
+        """Whether ``stage`` finished for ``repo_id``: done, or skipped for a reason recorded with it."""
         row = next(self.db.query("SELECT status FROM stages WHERE repo_id = ? AND stage = ?",
                                  [repo_id, stage]), None)
-        return row is not None and row["status"] == "done"
+        return row is not None and row["status"] in ("done", "skipped")
 
     def stages(self, repo_id: str | None = None) -> list[StageStatus]:
         """Stage records, oldest first, of one repository or all."""

@@ -234,16 +234,24 @@ def _run_logged(args: argparse.Namespace, config, until: str) -> int:
         run_log.info("%s", line)
 
     echo("configuration:\n" + "\n".join("  " + line for line in dump_config(config).splitlines() if line))
+    def on_failure(line: str) -> None:  # shown when found, before any further work
+        print(line, file=sys.stderr, flush=True)
+        run_log.info("problem: %s", line)  # the log file (the terminal has it already)
+
     try:
-        result = run(config, Path(args.repos_file), until=until, echo=echo)
+        result = run(config, Path(args.repos_file), until=until, echo=echo, on_failure=on_failure)
     except WorkdirLocked as err:
         raise UsageError(str(err)) from None
-    for failure in result.failures:
-        print(failure, file=sys.stderr)
+    if not result.order:
+        print(f"leanagent {args.command}: nothing learned: every repository failed or gave nothing to learn "
+              f"({len(result.failures)} problems, listed above and in `leanagent status`)", file=sys.stderr)
+    elif result.failures:
+        print(f"{len(result.failures)} problems (listed above and in `leanagent status`); the rest was done",
+              file=sys.stderr)
     if until == "prove":
         paths = _write_report(config.workdir)
         print(f"report: {paths['html']}")
-    return EXIT_PARTIAL if result.failures else EXIT_OK
+    return EXIT_PARTIAL if result.failures or not result.order else EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -287,7 +295,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from leanagent.pipeline import STAGES
-    from leanagent.results import report_data, run_state
+    from leanagent.results import report_data, run_state, stage_label
 
     wd, store = _open_run(args.workdir)
     with store:
@@ -296,15 +304,31 @@ def cmd_status(args: argparse.Namespace) -> int:
     if state is None:
         print("no curriculum yet: the run is still ingesting repositories")
         return EXIT_OK
+    rows = [*state.order, *(repo for repo, _ in state.not_learned)]
     if args.json:
         print(json.dumps({"order": [r.name for r in state.order],
-                          "stages": {r.name: sorted(state.stages.get(r.id, {})) for r in state.order},
-                          "metrics": data.metrics}, indent=2))
+                          "stages": {r.name: {s: stage_label(state.stages.get(r.id, {}).get(s)) for s in STAGES}
+                                     for r in rows},
+                          "not_learned": {r.name: reason for r, reason in state.not_learned},
+                          "problems": list(state.problems), "metrics": data.metrics}, indent=2))
         return EXIT_OK
     print(f"{'#':>3}  {'repository':36} " + " ".join(f"{s:>8}" for s in STAGES))
-    for i, repo in enumerate(state.order):
+    notes = []
+    for i, repo in enumerate(rows):
         done = state.stages.get(repo.id, {})
-        print(f"{i + 1:>3}  {repo.name[:36]:36} " + " ".join(f"{'done' if s in done else '-':>8}" for s in STAGES))
+        labels = [stage_label(done.get(s)) for s in STAGES]
+        position = str(i + 1) if i < len(state.order) else "-"
+        if len(set(labels)) == 1 and labels[0].startswith("skipped"):  # the whole repository, one reason
+            print(f"{position:>3}  {repo.name[:36]:36} {labels[0]}")
+            continue
+        print(f"{position:>3}  {repo.name[:36]:36} " + " ".join(f"{label.split(' (')[0]:>8}" for label in labels))
+        notes += [f"  {repo.name} {stage}: {label}" for stage, label in zip(STAGES, labels) if "(" in label]
+    for note in notes:
+        print(note)
+    if state.problems:
+        print(f"problems of the latest run ({len(state.problems)}):")
+        for problem in state.problems:
+            print(f"  {problem}")
     for name, value in data.metrics.items():
         print(f"  {name:24} {'n/a' if value is None else f'{value:.4f}'}")
     return EXIT_OK

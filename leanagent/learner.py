@@ -245,8 +245,7 @@ class Learner:
                                     checkpoint_dir=self._checkpoint_dir(repo), index_dir=self.wd.index,
                                     show_progress=not self.config.quiet)
         except LeanUnavailable as e:
-            reason = f"skipped: {e}"
-            return {"attempted": 0, "proved": 0, "targets": len(targets), "skipped": reason,
+            return {"attempted": 0, "proved": 0, "targets": len(targets), "skipped": str(e),
                     "summary": f"{len(targets)} sorry theorems, skipped: no Lean toolchain"}
         outcomes = ", ".join(f"{n} {k}" for k, n in sorted(done.outcomes.items()))
         return {"attempted": done.attempted, "proved": done.proved, "targets": done.targets,

@@ -23,7 +23,7 @@ from leanagent.repos import read_repos_file
 from leanagent.scanning import ScanError, ScanOptions, ScanResult, scan_repository
 from leanagent.workdir import Workdir, atomic_write_text
 
-__all__ = ["RunResult", "run", "STAGES", "recall_matrix"]
+__all__ = ["RunResult", "run", "run_problems", "nothing_to_learn", "STAGES", "recall_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,16 @@ class RunResult:
     order: list[Repo] = field(default_factory=list)
     """Repositories in learning order."""
     failures: list[str] = field(default_factory=list)
-    """One line per repository or line that failed (the rest went on)."""
+    """One line per repository or line that failed or gave nothing to learn (the rest went on)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per stage, summed over repositories."""
+    on_failure: Callable[[str], None] = field(default=lambda line: None, repr=False, compare=False)
+    """Told each failure the moment it is found (the CLI prints it before any further work)."""
+
+    def fail(self, line: str) -> None:
+        """Record one failure and tell ``on_failure``."""
+        self.failures.append(line)
+        self.on_failure(line)
 
 
 def _say(result: RunResult, stage: str, seconds: float, what: str, echo: Callable[[str], None]) -> None:
@@ -52,7 +59,8 @@ def _say(result: RunResult, stage: str, seconds: float, what: str, echo: Callabl
 def _ingest(store: Store, config: Config, repos_file: Path, wd: Workdir, result: RunResult,
             echo: Callable[[str], None]) -> list[Repo]:
     specs, errors = read_repos_file(repos_file)
-    result.failures.extend(errors)
+    for error in errors:
+        result.fail(error)
     options = ScanOptions(cache_dir=wd.cache, dependencies=config.acquire.dependencies,
                           deps_dirs=tuple(Path(d) for d in config.acquire.deps_dirs),
                           allow_network=not config.acquire.offline, show_progress=not config.quiet)
@@ -63,7 +71,7 @@ def _ingest(store: Store, config: Config, repos_file: Path, wd: Workdir, result:
         try:
             scanned = scan_repository(spec, options, reported)
         except ScanError as err:
-            result.failures.append(f"{spec.where}: {err}")
+            result.fail(f"{spec.where}: {err}")
             continue
         for problem in scanned.problems:
             log.warning("%s", problem)
@@ -96,9 +104,50 @@ def _traced(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult,
     except (LeanUnavailable, OSError, subprocess.CalledProcessError, AssertionError, RuntimeError) as err:
         # LeanDojo reports a failed build or trace with these; the static records still let the run go on.
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        result.failures.append(f"{where}: cannot trace {scanned.scan.repo.name} ({first}); "
+        result.fail(f"{where}: cannot trace {scanned.scan.repo.name} ({first}); "
                                "kept the static extractor's records")
         return scanned
+
+
+def nothing_to_learn(store: Store, repo: Repo, seed: int) -> str | None:
+    """Why ``repo`` gives the retriever nothing to learn or to be measured on, or None when it gives both
+    training examples and test queries (a column of the lifelong matrix needs a test score)."""
+    from retrieval.dataset import build_dataset
+
+    data = build_dataset(store, repo, seed=seed)
+    if data.train and data.test:
+        return None
+    theorems = store.theorems(repo.id, sorry=False)
+    if not theorems:
+        return "nothing to train on: no theorem with a proof was found"
+    if not (data.train or data.validation or data.test):
+        return (f"nothing to train on: none of its {len(theorems)} proved theorems uses a premise of the corpus "
+                "(its own declarations and the dependencies scanned)")
+    return (f"nothing to train on: {len(data.train)} training examples and {len(data.test)} test queries "
+            "(too few theorems whose proofs use a premise of the corpus for a test split)")
+
+
+def _learnable(store: Store, config: Config, repos: list[Repo], result: RunResult) -> list[Repo]:
+    """The repositories that give something to learn; the others get every stage marked skipped with the
+    reason (kept: a resumed run does not look again) and one failure line each."""
+    kept = []
+    for repo in repos:
+        train = next((s for s in store.stages(repo.id) if s.stage == "train"), None)
+        if train is not None and train.status == "skipped":
+            reason = train.info.get("skipped", "")
+        elif train is not None:
+            reason = None
+        else:
+            reason = nothing_to_learn(store, repo, config.retriever.seed)
+            if reason is not None:
+                for stage in STAGES:
+                    store.mark_stage(repo.id, stage, {"skipped": reason, "summary": f"skipped ({reason})"},
+                                     status="skipped")
+        if reason is None:
+            kept.append(repo)
+        else:
+            result.fail(f"{repo.name}: {reason}; not learned")
+    return kept
 
 
 def _order(store: Store, config: Config, repos: list[Repo]) -> list[Repo]:
@@ -115,6 +164,12 @@ def _order(store: Store, config: Config, repos: list[Repo]) -> list[Repo]:
                                          "counts": {e.repo.id: [e.easy, e.medium, e.hard, e.sorry_theorems]
                                                     for e in plan.order}})
     return order
+
+
+def run_problems(store: Store) -> list[str]:
+    """The failure lines of the latest run in ``store`` (repositories dropped, unfetchable or empty)."""
+    saved = next((s for s in store.stages(RUN) if s.stage == "problems"), None)
+    return list(saved.info.get("problems", [])) if saved is not None else []
 
 
 def checkpoint_name(position: int, repo: Repo) -> str:
@@ -137,16 +192,21 @@ def recall_matrix(store: Store, order: list[Repo], checkpoints: list[str]) -> tu
 
 
 def run(config: Config, repos_file: Path, *, until: str = "prove",
-        echo: Callable[[str], None] = lambda line: None) -> RunResult:
-    """Run the lifelong loop over ``repos_file`` in ``config.workdir``; stages after ``until`` are skipped."""
+        echo: Callable[[str], None] = lambda line: None,
+        on_failure: Callable[[str], None] = lambda line: None) -> RunResult:
+    """Run the lifelong loop over ``repos_file`` in ``config.workdir``; stages after ``until`` are skipped.
+
+    Each failure (a bad line, a repository that cannot be fetched, read or traced, or that gives nothing to
+    learn) goes to ``on_failure`` when it is found and is stored with the run (:func:`run_problems`)."""
     from leanagent.learner import Learner
 
     wd = Workdir(Path(config.workdir))
-    result = RunResult()
+    result = RunResult(on_failure=on_failure)
     with wd.lock():
         atomic_write_text(wd.config, dump_config(config))
         with Store.open(wd.database) as store:
-            repos = _ingest(store, config, Path(repos_file), wd, result, echo)
+            repos = _learnable(store, config, _ingest(store, config, Path(repos_file), wd, result, echo), result)
+            store.mark_stage(RUN, "problems", {"problems": result.failures})
             if not repos:
                 return result
             result.order = _order(store, config, repos)

@@ -76,6 +76,8 @@ class ReportData:
     """Retriever model / strategy."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per stage name."""
+    problems: tuple[str, ...] = ()
+    """Why lines or repositories were dropped: not fetched, not Lean, nothing to learn (one line each)."""
 
 
 def metrics_json(data: ReportData) -> dict:
@@ -91,6 +93,7 @@ def metrics_json(data: ReportData) -> dict:
                              "skipped_reason": row.skipped_reason} for row in data.sorry},
         "curriculum": [asdict(row) for row in data.curriculum],
         "timings": data.timings,
+        "problems": list(data.problems),
     }
 
 
@@ -166,6 +169,12 @@ def render_html(data: ReportData) -> str:
              f"<style>{_STYLE}</style></head><body><h1>{html.escape(data.title)}</h1>"]
     if data.model:
         parts.append(f"<p>Retriever: <code>{html.escape(data.model)}</code></p>")
+    if not data.order:
+        parts.append("<p><strong>Nothing was learned: no repository could be fetched, read and learned "
+                     "from.</strong></p>")
+    if data.problems:
+        parts.append("<h2>Not learned</h2><ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in data.problems)
+                     + "</ul>")
     parts.append("<h2>Lifelong metrics</h2>")
     parts.append(_table(["metric", "value"], [(k, v) for k, v in data.metrics.items()]))
     parts.append("<p class='note'>n/a: the run is too short for the metric (e.g. WF5 needs more than five "
@@ -203,6 +212,10 @@ def render_markdown(data: ReportData) -> str:
     if data.order:
         lines.append("Learning order: " + " → ".join(data.order))
         lines.append("")
+    else:
+        lines += ["Nothing was learned: no repository could be fetched, read and learned from.", ""]
+    if data.problems:
+        lines += ["Not learned:", *[f"- {p}" for p in data.problems], ""]
     lines += ["| metric | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in data.metrics.items()]
     if data.sorry:

@@ -8,10 +8,10 @@ from pathlib import Path
 from database.records import Repo
 from database.store import Store
 from leanagent.metrics import lifelong_metrics
-from leanagent.pipeline import RUN, STAGES, recall_matrix
+from leanagent.pipeline import RUN, STAGES, recall_matrix, run_problems
 from leanagent.report import CurriculumRow, ReportData, SorryRow
 
-__all__ = ["RunState", "run_state", "report_data"]
+__all__ = ["RunState", "run_state", "report_data", "stage_label"]
 
 
 @dataclass(frozen=True)
@@ -28,25 +28,45 @@ class RunState:
     """Curriculum strategy."""
     counts: dict[str, list[int]]
     """repo id → [easy, medium, hard, sorry]."""
+    not_learned: tuple[tuple[Repo, str], ...] = ()
+    """Repositories ingested but left out of the order, with the reason (nothing to learn)."""
+    problems: tuple[str, ...] = ()
+    """The latest run's failure lines: bad lines, repositories not fetched, not read, not learned."""
+
+
+def stage_label(info: dict | None) -> str:
+    """How a stage reads in a status table: ``-`` (not yet), ``done``, or ``skipped (reason)``.
+
+    >>> stage_label(None), stage_label({"seconds": 1.0}), stage_label({"skipped": "no Lean toolchain"})
+    ('-', 'done', 'skipped (no Lean toolchain)')
+    """
+    if info is None:
+        return "-"
+    return f"skipped ({info['skipped']})" if info.get("skipped") else "done"
 
 
 def run_state(store: Store) -> RunState | None:
-    """The state of the run in ``store``; None before a curriculum was decided."""
+    """The state of the run in ``store``; None before ingestion finished (no curriculum, no problems)."""
     curriculum = next((s for s in store.stages(RUN) if s.stage == "curriculum"), None)
-    if curriculum is None:
+    problems = tuple(run_problems(store))
+    if curriculum is None and not problems:
         return None
-    order = tuple(r for rid in curriculum.info["order"] if (r := store.repo(rid)) is not None)
+    info = curriculum.info if curriculum is not None else {}
+    order = tuple(r for rid in info.get("order", []) if (r := store.repo(rid)) is not None)
     stages: dict[str, dict[str, dict]] = {}
+    not_learned = []
     for status in store.stages():
         stages.setdefault(status.repo_id, {})[status.stage] = dict(status.info)
+        if status.stage == "train" and status.status == "skipped" and (repo := store.repo(status.repo_id)):
+            not_learned.append((repo, str(status.info.get("skipped", ""))))
     checkpoints = []
     for repo in order:
         train = stages.get(repo.id, {}).get("train")
         if train is None:
             break
         checkpoints.append(Path(train["checkpoint"]).name)
-    return RunState(order, tuple(checkpoints), stages, curriculum.info.get("strategy", ""),
-                    curriculum.info.get("counts", {}))
+    return RunState(order, tuple(checkpoints), stages, info.get("strategy", ""), info.get("counts", {}),
+                    tuple(not_learned), problems)
 
 
 def report_data(store: Store, title: str = "leanagent run") -> ReportData:
@@ -54,6 +74,9 @@ def report_data(store: Store, title: str = "leanagent run") -> ReportData:
     state = run_state(store)
     if state is None:
         return ReportData(title=title, order=(), recall_at_10=(), validation_recall_at_10=(), metrics={})
+    if not state.order:
+        return ReportData(title=title, order=(), recall_at_10=(), validation_recall_at_10=(), metrics={},
+                          problems=state.problems)
     learned = list(state.order[: len(state.checkpoints)])
     matrix, validation = recall_matrix(store, learned, list(state.checkpoints))
     complete = []
@@ -83,4 +106,5 @@ def report_data(store: Store, title: str = "leanagent run") -> ReportData:
     return ReportData(title=title, order=tuple(r.name for r in learned),
                       recall_at_10=tuple(tuple(row) for row in complete),
                       validation_recall_at_10=tuple(validation[: len(complete)]), metrics=metrics,
-                      curriculum=curriculum, sorry=tuple(sorry), model=model, timings=timings)
+                      curriculum=curriculum, sorry=tuple(sorry), model=model, timings=timings,
+                      problems=state.problems)

@@ -1,0 +1,92 @@
+"""A run with repositories that fail or give nothing to learn: reported when found, kept, shown everywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leanagent.cli import main
+from leanagent.config import load_config
+from leanagent.pipeline import run
+from tests.conftest import EXAMPLES, write_files
+from tests.test_pipeline import SETTINGS
+
+SET = [arg for key, value in SETTINGS.items() if key != "quiet" for arg in ("--set", f"{key}={value}")]
+
+
+def junk_repo(root: Path) -> Path:
+    """A Lean package whose only Lean file is binary junk."""
+    write_files(root, {"lean-toolchain": "leanprover/lean4:v4.9.0\n",
+                       "lakefile.lean": "import Lake\nopen Lake DSL\npackage junk\n"})
+    (root / "Junk.lean").write_bytes(bytes(range(256)) * 8)
+    return root
+
+
+def test_a_repository_with_nothing_to_learn_is_skipped_and_the_report_names_it(tmp_path: Path, capsys) -> None:
+    repos = tmp_path / "repos.txt"
+    repos.write_text(f"{EXAMPLES / 'nat-basics'}\n{junk_repo(tmp_path / 'junk')}\n")
+    work = tmp_path / "w"
+    assert main(["run", str(repos), "--workdir", str(work), "-q", *SET]) == 1
+    err = capsys.readouterr().err
+    assert "junk: nothing to train on: no theorem with a proof was found; not learned" in err
+    summary = (work / "report" / "summary.md").read_text()
+    assert "Learning order: nat-basics\n" in summary
+    assert "- junk: nothing to train on: no theorem with a proof was found; not learned" in summary
+    metrics = json.loads((work / "report" / "metrics.json").read_text())
+    assert metrics["order"] == ["nat-basics"] and len(metrics["recall_at_10"]) == 1
+    assert "Not learned" in (work / "report" / "report.html").read_text()
+    assert main(["report", "--workdir", str(work)]) == 0
+    capsys.readouterr()
+    assert main(["status", "--workdir", str(work), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    reason = "nothing to train on: no theorem with a proof was found"
+    assert status["stages"]["junk"] == {stage: f"skipped ({reason})" for stage in ("train", "embed", "evaluate",
+                                                                                      "prove")}
+    assert status["stages"]["nat-basics"]["train"] == "done"
+    assert status["stages"]["nat-basics"]["prove"].startswith("skipped (no Lean toolchain")
+    assert status["not_learned"] == {"junk": reason}
+    assert main(["status", "--workdir", str(work)]) == 0
+    text = capsys.readouterr().out
+    assert f"junk{' ' * 32} skipped ({reason})" in text and "nat-basics prove: skipped (no Lean" in text
+    # Started again: nothing redone, the same problem still reported and kept.
+    assert main(["run", str(repos), "--workdir", str(work), "-q", *SET]) == 1
+    assert "junk: nothing to train on" in capsys.readouterr().err
+
+
+def test_a_malformed_line_is_reported_before_any_work(tmp_path: Path) -> None:
+    repos = tmp_path / "repos.txt"
+    repos.write_text(f"{EXAMPLES / 'nat-basics'}\nnot a valid line at all\n")
+    events: list[str] = []
+    config = load_config(None, {**SETTINGS, "workdir": str(tmp_path / "w")})
+    result = run(config, repos, until="train", echo=lambda line: events.append(f"echo {line}"),
+                 on_failure=lambda line: events.append(f"fail {line}"))
+    assert result.failures == [f"{repos}:2: expected 'URL-or-path [commit]', got 6 fields: "
+                               "'not a valid line at all'"]
+    assert events[0] == f"fail {result.failures[0]}" and events[1].startswith("echo ingest    nat-basics")
+
+
+def test_a_run_where_every_repository_fails_says_so_and_exits_1(tmp_path: Path, capsys) -> None:
+    repos = tmp_path / "repos.txt"
+    repos.write_text(f"{tmp_path / 'missing'}\n{junk_repo(tmp_path / 'junk')}\n")
+    work = tmp_path / "w"
+    assert main(["run", str(repos), "--workdir", str(work), "-q", *SET]) == 1
+    captured = capsys.readouterr()
+    assert "nothing learned: every repository failed or gave nothing to learn (2 problems" in captured.err
+    summary = (work / "report" / "summary.md").read_text()
+    assert "Nothing was learned" in summary and "missing: no such directory" in summary
+    assert main(["status", "--workdir", str(work)]) == 0
+    out = capsys.readouterr().out
+    assert "problems of the latest run (2):" in out and "junk" in out
+
+
+@pytest.mark.parametrize("files, reason", [
+    ({"A.lean": "theorem a : True := by\n  trivial\n"}, "none of its 1 proved theorems uses a premise"),
+])
+def test_why_nothing_is_learned_is_said(tmp_path: Path, files: dict[str, str], reason: str, capsys) -> None:
+    write_files(tmp_path / "p", {"lean-toolchain": "leanprover/lean4:v4.9.0\n", **files})
+    repos = tmp_path / "repos.txt"
+    repos.write_text(f"{tmp_path / 'p'}\n")
+    assert main(["run", str(repos), "--workdir", str(tmp_path / "w"), "-q", *SET]) == 1
+    assert reason in capsys.readouterr().err
