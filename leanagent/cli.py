@@ -1,7 +1,9 @@
 """The ``leanagent`` command line: one subcommand per task, each a few lines around one library call.
 
-Exit codes: 0 all well; 1 some repositories failed and the rest was done; 2 usage or input errors
-(bad arguments, an unreadable repositories file, a missing Lean toolchain).
+Exit codes: 0 all well; 1 some repositories failed and the rest was done (or, for ``scan``, the one
+repository could not be fetched; for ``prove``, Lean broke down on some theorem); 2 usage or input errors
+(bad arguments or settings, an unreadable repositories file, a path that is missing or holds no Lean file,
+a missing Lean toolchain where one is needed).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,17 +22,28 @@ __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 DEFAULT_WORKDIR = "leanagent-work"
+# `leanagent run` without a file: the offline example of the source tree (three Lean 4 core projects).
+EXAMPLE_REPOS = Path(__file__).resolve().parent.parent / "examples" / "repos.txt"
 
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
 
 
+def _cache_dir(args: argparse.Namespace) -> Path:
+    """``WORKDIR/cache`` when a workdir was given, else the user's cache: scan and curriculum leave the
+    current directory alone."""
+    if args.workdir is not None:
+        return Path(args.workdir) / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "leanagent"
+
+
 def _scan_options(args: argparse.Namespace):
     from leanagent.scanning import ScanOptions
 
     return ScanOptions(
-        cache_dir=Path(args.workdir) / "cache",
+        cache_dir=_cache_dir(args),
         dependencies=not args.no_deps,
         deps_dirs=tuple(Path(p) for p in args.deps_dir),
         allow_network=not args.offline,
@@ -76,6 +90,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     try:
         result = scan_repository(specs[0], _scan_options(args))
     except ScanError as err:
+        if err.bad_input:
+            raise UsageError(str(err)) from None
         print(f"leanagent scan: {err}", file=sys.stderr)
         return EXIT_PARTIAL
     if args.traced:  # LeanDojo's trace instead of the static extractor: needs Lean (one line and exit 2 without)
@@ -83,13 +99,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
         from prover.env import LeanUnavailable
 
         try:
-            traced = trace_repository(result.scan.repo, Path(args.workdir).resolve())
+            traced = trace_repository(result.scan.repo, (Path(args.workdir) if args.workdir else _cache_dir(args)).resolve())
         except LeanUnavailable as err:
             raise UsageError(str(err)) from None
         result = dataclasses.replace(result, scan=traced)
     summary = _scan_summary(result)
     summary["seconds_total"] = round(time.perf_counter() - started, 3)
-    for problem in result.problems:
+    if args.theorems or args.sorries:  # names as `prove --theorem` takes them, with where they stand
+        summary["listed"] = [{"name": t.full_name, "path": t.path, "line": t.start.line, "sorry": t.has_sorry}
+                             for t in result.scan.theorems
+                             if args.theorems or (t.has_sorry and not t.placeholder)]
+    for problem in result.problems if args.quiet < 2 else ():
         print(f"warning: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -101,6 +121,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if summary["warnings"]:
             print(f"  {'warnings':20} {len(summary['warnings'])} (first: {summary['warnings'][0]})")
         print(f"  {'seconds':20} {summary['seconds']}")
+        for entry in summary.get("listed", []):
+            mark = "  sorry" if entry["sorry"] and args.theorems else ""
+            print(f"{entry['name']}  {entry['path']}:{entry['line']}{mark}")
     return EXIT_OK
 
 
@@ -164,7 +187,7 @@ def _config(args: argparse.Namespace):
     for dest, key in _FLAG_SETTINGS.items():
         if getattr(args, dest, None) is not None:
             overrides[key] = str(getattr(args, dest))
-    if getattr(args, "quiet", False):
+    if getattr(args, "quiet", 0) or not sys.stderr.isatty():  # progress bars only on a terminal
         overrides["quiet"] = "true"
     if getattr(args, "offline", False):
         overrides["acquire.offline"] = "true"
@@ -200,7 +223,18 @@ def _log_to_workdir(workdir: Path) -> logging.Handler:
 
 
 def _echo(args: argparse.Namespace):
-    return (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    """Progress lines (one per stage) on stderr, hidden by -qq."""
+    return (lambda line: None) if args.quiet >= 2 else (lambda line: print(line, file=sys.stderr, flush=True))
+
+
+def _repos_file(args: argparse.Namespace) -> Path:
+    if args.repos_file is not None:
+        return Path(args.repos_file)
+    if not EXAMPLE_REPOS.is_file():
+        raise UsageError("give a repositories file (e.g. `leanagent run repos.txt`); the offline example "
+                         f"{EXAMPLE_REPOS} that runs without one is not in this installation")
+    print(f"no repositories file given: running the offline example {EXAMPLE_REPOS}", file=sys.stderr)
+    return EXAMPLE_REPOS
 
 
 def _run(args: argparse.Namespace, until: str) -> int:
@@ -239,7 +273,7 @@ def _run_logged(args: argparse.Namespace, config, until: str) -> int:
         run_log.info("problem: %s", line)  # the log file (the terminal has it already)
 
     try:
-        result = run(config, Path(args.repos_file), until=until, echo=echo, on_failure=on_failure)
+        result = run(config, _repos_file(args), until=until, echo=echo, on_failure=on_failure)
     except WorkdirLocked as err:
         raise UsageError(str(err)) from None
     if not result.order:
@@ -388,7 +422,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
         if state is None or not state.checkpoints:
             raise UsageError(f"{args.workdir}: no trained checkpoint yet (run `leanagent train` first)")
         checkpoint = state.checkpoints[-1]
-        echo = (lambda a: None) if args.quiet else (lambda a: print(f"{a.outcome:8} {a.seconds:7.1f} s  "
+        echo = (lambda a: None) if args.quiet >= 2 else (lambda a: print(f"{a.outcome:8} {a.seconds:7.1f} s  "
                                                                    f"{a.theorem_id[:12]}  {a.message}", file=sys.stderr))
         try:
             done = prove_repository(config, store, wd, repo, checkpoint, checkpoint_dir=wd.checkpoints / checkpoint,
@@ -415,14 +449,19 @@ def _progress(items: Sequence, desc: str, args: argparse.Namespace):
 
 
 def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
-    parser.add_argument("--workdir", default=DEFAULT_WORKDIR,
-                        help=f"run directory for caches and databases (default: ./{DEFAULT_WORKDIR})")
+    if command in ("scan", "curriculum"):
+        parser.add_argument("--workdir", default=None, help="directory for the cache of fetched repositories "
+                            "(default: ~/.cache/leanagent, or $XDG_CACHE_HOME/leanagent)")
+    else:
+        parser.add_argument("--workdir", default=DEFAULT_WORKDIR,
+                            help=f"run directory for caches and databases (default: ./{DEFAULT_WORKDIR})")
     if command in ("scan", "curriculum", "run", "train"):
         parser.add_argument("--deps-dir", action="append", default=[], metavar="DIR",
                             help="directory holding dependency checkouts (by package name); repeatable")
         parser.add_argument("--no-deps", action="store_true", help="do not scan Lake dependencies")
         parser.add_argument("--offline", action="store_true", help="never use the network")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-q", "--quiet", action="count", default=0,
+                        help="-q: no progress bars; -qq: nothing but errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
@@ -435,7 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
         "run": (cmd_run, "learn through repositories, easiest first: train, evaluate, prove, report",
-                "examples:\n  leanagent run examples/repos.txt --workdir runs/example\n"
+                "examples:\n  leanagent run --workdir runs/example            (the offline example)\n"
+                "  leanagent run repos.txt --workdir runs/paper     (the paper's 23 repositories; network)\n"
                 "  leanagent run repos.txt --workdir runs/paper --set retriever.lr=1e-4 --device cuda"),
         "train": (cmd_train, "train the retriever progressively and evaluate it (no proving, no report)",
                   "example:\n  leanagent train examples/repos.txt --workdir runs/example"),
@@ -447,11 +487,12 @@ def build_parser() -> argparse.ArgumentParser:
         "status": (cmd_status, "which repositories and stages are done, and the current metrics",
                    "example:\n  leanagent status --workdir runs/example"),
         "scan": (cmd_scan, "what a repository holds: theorems, sorry theorems, premises",
-                 "examples:\n  leanagent scan examples/nat-basics --json\n"
+                 "examples:\n  leanagent scan examples/nat-basics --sorries\n"
+                 "  leanagent scan examples/nat-basics --json\n"
                  "  leanagent scan https://github.com/teorth/pfr --commit fa398a5b"),
         "prove": (cmd_prove, "batch-prove a learned repository's sorry theorems (needs Lean) and write a patch",
                   "examples:\n  leanagent prove nat-basics --workdir runs/example --patch proofs.patch\n"
-                  "  leanagent prove nat-basics --workdir runs/example --theorem add_zero' --workers 4\n"
+                  "  leanagent prove nat-basics --workdir runs/example --theorem double_sub_self --workers 4\n"
                   "  leanagent prove pfr --workdir runs/paper --ray-address ray://head:10001"),
         "curriculum": (cmd_curriculum, "the order in which repositories will be learned (easiest first)",
                        "example:\n  leanagent curriculum examples/repos.txt --json"),
@@ -465,9 +506,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--commit", help="commit, tag or branch (default: HEAD / the work tree as it is)")
             p.add_argument("--traced", action="store_true", help="trace with LeanDojo (exact proof states and "
                            "premises; needs a Lean toolchain, runs in the sandbox) instead of the static extractor")
+            p.add_argument("--theorems", action="store_true", help="list every theorem: name, file:line")
+            p.add_argument("--sorries", action="store_true", help="list the sorry theorems (the names "
+                           "`leanagent prove --theorem` takes), with file:line")
         elif name in ("run", "train"):
             p.add_argument("repos_file", metavar="REPOS_FILE", nargs="?" if name == "run" else None,
-                           default="repos.txt", help="file of 'URL-or-path [commit]' lines (run: repos.txt)")
+                           default=None, help="file of 'URL-or-path [commit]' lines" + (
+                               " (run without one: the offline example examples/repos.txt)" if name == "run" else ""))
         elif name == "curriculum":
             p.add_argument("repos_file", metavar="REPOS_FILE", help="file of 'URL-or-path [commit]' lines")
         if name in ("curriculum", "run", "train"):
@@ -511,7 +556,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet >= 2 else logging.WARNING
+    logging.basicConfig(level=level,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return args.func(args)

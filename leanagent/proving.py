@@ -66,7 +66,7 @@ def sorry_targets(store: Store, repo: Repo, theorem: str | None = None) -> list[
         chosen = [t for t in targets if t.full_name == theorem or t.full_name.endswith("." + theorem)]
         if not chosen:
             raise LookupError(f"{repo.name}: no sorry theorem named {theorem!r} "
-                              f"({len(targets)} sorry theorems; `leanagent scan` lists them)")
+                              f"({len(targets)} sorry theorems; `leanagent scan {repo.path} --sorries` lists them)")
         return chosen
     return targets
 

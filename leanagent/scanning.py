@@ -17,7 +17,14 @@ log = logging.getLogger(__name__)
 
 
 class ScanError(RuntimeError):
-    """A repository could not be scanned (not found, not Lean, ...); the message is one line."""
+    """A repository could not be scanned (not found, not Lean, ...); the message is one line.
+
+    ``bad_input``: the fault is in what was asked for (a missing path, a directory without Lean files, a
+    commit a local repository lacks), not in fetching it."""
+
+    def __init__(self, message: str, *, bad_input: bool = False) -> None:
+        super().__init__(message)
+        self.bad_input = bad_input
 
 
 @dataclass(frozen=True)
@@ -52,22 +59,35 @@ def _dependency_scans(repo: Repo, root: Path, options: ScanOptions, reported: se
                       ) -> tuple[list[RepoScan], list[FileScan], list[str]]:
     scans: list[RepoScan] = []
     files: list[FileScan] = []
-    problems: list[str] = []
+    missing: list[str] = []
     for dep in repo.dependencies:
         key = f"{dep.url}@{dep.rev}"
         try:
             dep_root = find_dependency(dep, root, options.cache_dir, options.deps_dirs,
                                        allow_network=options.allow_network)
         except AcquireError as err:
+            log.debug("%s: %s", repo.name, err)  # the detail; the user gets one line for them all
             if key not in reported:
                 reported.add(key)
-                problems.append(f"{repo.name}: {err}")
+                missing.append(dep.name)
             continue
         dep_files = scan_tree(dep_root, show_progress=options.show_progress)
         dep_repo = _dependency_repo(dep, dep_root)
         scans.append(extract_repo(dep_repo, dep_root, file_scans=dep_files))
         files.extend(dep_files)
-    return scans, files, problems
+    return scans, files, [missing_dependencies_line(repo.name, missing, options.allow_network)] if missing else []
+
+
+def missing_dependencies_line(repo: str, names: list[str], allow_network: bool) -> str:
+    """One line for all the Lake dependencies of ``repo`` that could not be found, with what to do.
+
+    >>> missing_dependencies_line("pfr", ["mathlib", "batteries"], False)
+    'pfr: 2 Lake dependencies not found (mathlib, batteries), their premises left out; pass --deps-dir DIR where their checkouts are, or --no-deps not to look (-v shows why each failed)'
+    """
+    hint = "pass --deps-dir DIR where their checkouts are, " + ("--offline not to try the network, "
+                                                               if allow_network else "") + "or --no-deps not to look"
+    return (f"{repo}: {len(names)} Lake dependenc{'y' if len(names) == 1 else 'ies'} not found ({', '.join(names)}), "
+            f"their premises left out; {hint} (-v shows why each failed)")
 
 
 def _dependency_repo(dep: Dependency, root: Path) -> Repo:
@@ -83,10 +103,11 @@ def scan_repository(spec: RepoSpec, options: ScanOptions, reported: set[str] | N
     try:
         checkout = acquire(spec, options.cache_dir)
     except AcquireError as err:
-        raise ScanError(str(err)) from None
+        raise ScanError(str(err), bad_input=not spec.is_url) from None
     repo, root = checkout.repo, checkout.root
     if not lean_files(root):
-        raise ScanError(f"{repo.name} @ {repo.commit[:12]}: no .lean files (is this a Lean 4 repository?)")
+        raise ScanError(f"{repo.name} @ {repo.commit[:12]}: no .lean files (is this a Lean 4 repository?)",
+                        bad_input=True)
     dep_scans: list[RepoScan] = []
     dep_files: list[FileScan] = []
     problems: list[str] = []

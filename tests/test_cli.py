@@ -52,12 +52,12 @@ def test_scan_json_of_an_example(tmp_path: Path, capsys) -> None:
     assert out["premises"] == 30 and out["warnings"] == []
 
 
-def test_scan_bad_sources_give_one_line_and_exit_1(tmp_path: Path, capsys) -> None:
-    assert main(["scan", str(tmp_path / "missing"), "--workdir", str(tmp_path)]) == 1
+def test_scan_bad_sources_give_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
+    assert main(["scan", str(tmp_path / "missing"), "--workdir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no such directory" in err[0]
     write_files(tmp_path / "notlean", {"README.md": "hello\n", "main.py": "print(1)\n"})
-    assert main(["scan", str(tmp_path / "notlean"), "--workdir", str(tmp_path)]) == 1
+    assert main(["scan", str(tmp_path / "notlean"), "--workdir", str(tmp_path)]) == 2
     assert "no .lean files" in capsys.readouterr().err
 
 
@@ -122,3 +122,91 @@ def test_scan_of_a_mirror_missing_a_blob_warns_and_scans_the_rest(tmp_path: Path
     assert (out["files"], out["theorems"]) == (1, 1)
     assert out["warnings"] == [f"{bare} @ {commit[:12]}: P/B.lean is missing from the git data (partial clone?); "
                                "skipped"]
+
+
+# ---- a newcomer's first hour: help that matches the tool, exit codes, quiet where it should be -------------
+
+def test_run_without_a_file_runs_the_offline_example(tmp_path: Path, monkeypatch, capsys) -> None:
+    import leanagent.cli as cli
+
+    assert cli.EXAMPLE_REPOS == EXAMPLES / "repos.txt" and "`leanagent run`" in cli.EXAMPLE_REPOS.read_text()
+    tiny = tmp_path / "repos.txt"
+    tiny.write_text(f"{EXAMPLES / 'nat-basics'}\n")
+    monkeypatch.setattr(cli, "EXAMPLE_REPOS", tiny)
+    assert main(["train", str(tiny), "--workdir", str(tmp_path / "a"), "-qq", "--set", "retriever.model=bm25"]) == 0
+    assert main(["run", "--workdir", str(tmp_path / "w"), "-q", "--set", "retriever.model=bm25"]) == 0
+    assert f"no repositories file given: running the offline example {tiny}" in capsys.readouterr().err
+    monkeypatch.setattr(cli, "EXAMPLE_REPOS", tmp_path / "absent.txt")
+    assert main(["run", "--workdir", str(tmp_path / "w2")]) == 2
+    assert "give a repositories file" in capsys.readouterr().err
+
+
+def test_prove_help_names_a_sorry_theorem_that_scan_lists(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["prove", "--help"])
+    help_text = capsys.readouterr().out
+    examples = [line for line in help_text.splitlines() if line.startswith("  leanagent prove")]
+    named = [line.split("--theorem ")[1].split()[0] for line in examples if "--theorem " in line]
+    assert len(named) == 1 and all(line.count("'") % 2 == 0 for line in examples)  # quotes balanced
+    assert main(["scan", str(EXAMPLES / "nat-basics"), "--sorries", "--json", "-q"]) == 0
+    listed = json.loads(capsys.readouterr().out)["listed"]
+    assert listed == [{"name": "NatBasics.double_sub_self", "path": "NatBasics/Double.lean", "line": 72, "sorry": True},
+                      {"name": "NatBasics.double_lt_double", "path": "NatBasics/Double.lean", "line": 75,
+                       "sorry": True},
+                      {"name": "NatBasics.sumTo_two_mul", "path": "NatBasics/Sum.lean", "line": 52, "sorry": True}]
+    assert any(entry["name"].endswith("." + named[0]) for entry in listed)
+    assert main(["scan", str(EXAMPLES / "nat-basics"), "--theorems", "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "NatBasics.double_sub_self  NatBasics/Double.lean:72  sorry" in lines
+    assert sum(" NatBasics/" in line for line in lines) == 27
+
+
+def test_each_exit_code(tmp_path: Path, capsys) -> None:
+    assert main(["scan", str(EXAMPLES / "nat-basics"), "-q"]) == 0  # 0: all well
+    repos = tmp_path / "repos.txt"
+    repos.write_text(f"{EXAMPLES / 'nat-basics'}\n{tmp_path / 'gone'}\n")
+    assert main(["curriculum", str(repos), "-q"]) == 1  # 1: a repository failed, the rest was done
+    assert main(["scan", str(tmp_path / "gone")]) == 2  # 2: a missing path ...
+    write_files(tmp_path / "empty", {"README.md": "no Lean here\n"})
+    assert main(["scan", str(tmp_path / "empty")]) == 2  # ... a directory without Lean files ...
+    assert main(["curriculum", str(tmp_path / "no-such-file.txt")]) == 2  # ... no repositories file ...
+    assert main(["train", str(repos), "--workdir", str(tmp_path / "w"), "--set", "retriever.lr=fast"]) == 2  # ... a bad setting
+    err = capsys.readouterr().err
+    assert "gone: no such directory" in err and "no .lean files" in err and "retriever.lr" in err
+
+
+def test_scan_and_curriculum_leave_the_current_directory_alone(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    bare, _ = partial_mirror(tmp_path, {"A.lean": "theorem a : 1 = 1 := by\n  rfl\n"}, [])
+    repos = tmp_path / "repos.txt"
+    repos.write_text(f"{EXAMPLES / 'nat-basics'}\n{bare}\n")
+    assert main(["scan", str(bare), "-q"]) == 0
+    assert main(["curriculum", str(repos), "-q"]) == 0
+    assert not (tmp_path / "leanagent-work").exists()
+    assert len(list((tmp_path / "xdg" / "leanagent" / "src").iterdir())) == 1  # the export went to the cache
+
+
+def test_missing_dependencies_are_one_line_with_the_hint(tmp_path: Path, capsys) -> None:
+    deps = [{"type": "git", "name": name, "url": f"https://github.com/x/{name}", "rev": "a" * 40,
+             "inherited": False} for name in ("mathlib", "batteries", "aesop")]
+    write_files(tmp_path / "p", {"A.lean": "theorem a : True := trivial\n",
+                                 "lake-manifest.json": json.dumps({"version": 7, "packages": deps})})
+    assert main(["scan", str(tmp_path / "p"), "--offline", "--workdir", str(tmp_path / "w")]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert err == ["warning: p: 3 Lake dependencies not found (mathlib, batteries, aesop), their premises left out; "
+                   "pass --deps-dir DIR where their checkouts are, or --no-deps not to look (-v shows why each failed)"]
+    assert main(["scan", str(tmp_path / "p"), "--offline", "--workdir", str(tmp_path / "w"), "-qq"]) == 0
+    assert capsys.readouterr().err == ""  # -qq: nothing but errors
+
+
+def test_q_hides_progress_bars_only_and_qq_everything_but_errors(tmp_path: Path, capsys) -> None:
+    repos = tmp_path / "repos.txt"
+    repos.write_text(f"{EXAMPLES / 'nat-basics'}\n{tmp_path / 'gone'}\n")
+    common = ["--set", "retriever.model=bm25"]
+    assert main(["train", str(repos), "--workdir", str(tmp_path / "a"), "-q", *common]) == 1
+    err = capsys.readouterr().err
+    assert "ingest    nat-basics" in err and "gone: no such directory" in err and "\r" not in err
+    assert main(["train", str(repos), "--workdir", str(tmp_path / "b"), "-qq", *common]) == 1
+    err = capsys.readouterr().err
+    assert "ingest" not in err and "configuration" not in err and "gone: no such directory" in err
