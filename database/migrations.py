@@ -100,6 +100,12 @@ def _results(db: Database) -> None:
     db["proof_attempts"].create_index(["checkpoint"])
 
 
+@_migration("0003_evaluation_queries")
+def _evaluation_queries(db: Database) -> None:
+    # How many queries each figure rests on (0 for evaluations recorded before this migration).
+    db["evaluations"].add_column("queries", int, not_null_default=0)
+
+
 LATEST_VERSION = len(_NAMES)
 """Number of migrations this code knows: the schema version of a fully migrated database."""
 

@@ -288,3 +288,5 @@ class Evaluation:
     """Recall@10."""
     mrr: float
     """Mean reciprocal rank."""
+    queries: int = field(default=0, compare=False)
+    """Test (or validation) queries the figures rest on; 0 where not recorded (older runs)."""

@@ -369,8 +369,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from leanagent.learner import corpus_of, load_retriever, score_repositories
+    from leanagent.learner import baseline_name, corpus_of, load_retriever, score_repositories
     from leanagent.results import run_state
+    from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
 
     config = _config(args)
     wd, store = _open_run(args.workdir)
@@ -379,30 +380,43 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if state is None or not state.checkpoints:
             raise UsageError(f"{args.workdir}: no trained checkpoint yet (run `leanagent train` first)")
         repos = list(state.order[: len(state.checkpoints)])
+        latest = state.checkpoints[-1]
+        bm25 = BM25Retriever()
+        bm25.index(corpus_of(store, repos))
         if args.baseline == "bm25":
-            from retrieval.bm25 import BM25Retriever
-
-            retriever, name = BM25Retriever(), "bm25"
-            retriever.index(corpus_of(store, repos))
+            retriever, name = bm25, "bm25"
         else:  # the latest checkpoint: a dense encoder, or a BM25 run's marker
-            name = state.checkpoints[-1]
+            name = latest
             retriever = load_retriever(wd.checkpoints / name, wd.index, config.retriever.max_length,
                                        lambda: corpus_of(store, repos))
         records = score_repositories(retriever, store, repos, name, seed=config.retriever.seed)
-        store.add_evaluations(records)
+        beside = [] if args.baseline == "bm25" or is_bm25_checkpoint(wd.checkpoints / latest) else \
+            score_repositories(bm25, store, repos, baseline_name(name), seed=config.retriever.seed)
+        store.add_evaluations(records + beside)
     by_repo = {r.id: r.name for r in repos}
-    rows = {by_repo[e.repo_id]: {"recall_at_1": e.recall_at_1, "recall_at_10": e.recall_at_10, "mrr": e.mrr}
-            for e in records}
-    average = {key: sum(row[key] for row in rows.values()) / len(rows) for key in ("recall_at_1", "recall_at_10",
-                                                                                   "mrr")} if rows else {}
+    keys = ("recall_at_1", "recall_at_10", "mrr")
+    rows = {by_repo[e.repo_id]: {**{k: getattr(e, k) for k in keys}, "queries": e.queries} for e in records}
+    for e in beside:
+        rows[by_repo[e.repo_id]]["bm25"] = {k: getattr(e, k) for k in keys}
+    average = {key: sum(row[key] for row in rows.values()) / len(rows) for key in keys} if rows else {}
+    if average:
+        average["queries"] = sum(row["queries"] for row in rows.values())
+        if beside:
+            average["bm25"] = {key: sum(row["bm25"][key] for row in rows.values()) / len(rows) for key in keys}
     if args.json:
-        print(json.dumps({"model": name, "repos": rows, "average": average}, indent=2))
-    else:
-        print(f"model: {name}")
-        print(f"{'repository':36} {'R@1':>7} {'R@10':>7} {'MRR':>7}")
-        for repo, row in {**rows, "average": average}.items():
-            if row:
-                print(f"{repo[:36]:36} {row['recall_at_1']:>7.3f} {row['recall_at_10']:>7.3f} {row['mrr']:>7.3f}")
+        print(json.dumps({"model": name, "scale": "fractions in [0, 1]", "repos": rows, "average": average},
+                         indent=2))
+        return EXIT_OK
+    print(f"model: {name} (fractions in [0, 1]; the average is over repositories; n = test queries)")
+    extra = f" {'BM25 R@10':>9} {'BM25 MRR':>8}" if beside else ""
+    print(f"{'repository':36} {'n':>5} {'R@1':>7} {'R@10':>7} {'MRR':>7}{extra}")
+    for repo, row in {**rows, "average": average}.items():
+        if row:
+            line = (f"{repo[:36]:36} {row['queries']:>5} {row['recall_at_1']:>7.3f} {row['recall_at_10']:>7.3f} "
+                    f"{row['mrr']:>7.3f}")
+            if beside:
+                line += f" {row['bm25']['recall_at_10']:>9.3f} {row['bm25']['mrr']:>8.3f}"
+            print(line)
     return EXIT_OK
 
 

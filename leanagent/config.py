@@ -69,6 +69,10 @@ class RetrieverConfig:
     """Peak learning rate (LeanAgent: 1e-3)."""
     warmup_steps: int = 1000
     """Linear warm-up steps (LeanAgent: 1000)."""
+    warmup_fraction: float = 0.1
+    """Cap of the warm-up as a fraction of a repository's training steps (0: no cap, LeanAgent's). The
+    warm-up restarts with each repository, so a fixed 1,000 steps would keep the rate near zero through
+    a whole small repository (the offline example gives 4 steps)."""
     max_length: int = 1024
     """Maximum tokens (bytes for ByT5) per text."""
     epochs_per_repo: int = 1

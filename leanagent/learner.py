@@ -7,6 +7,7 @@ information recorded with it, so any stage can be redone alone after a crash.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from database.store import Store
 from leanagent.config import Config
 from leanagent.workdir import Workdir, atomic_write_text
 
-__all__ = ["Learner", "build_encoder", "corpus_of", "load_retriever", "score_repositories"]
+__all__ = ["Learner", "baseline_name", "build_encoder", "corpus_of", "load_retriever", "scaled_warmup",
+           "score_repositories"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,32 @@ def load_retriever(checkpoint_dir: Path, index_dir: Path, max_length: int,
                           max_length=max_length)
 
 
+BASELINE = "bm25@"
+"""Prefix of the BM25 evaluations recorded beside each checkpoint's (``bm25@01-nat-basics``)."""
+
+
+def baseline_name(checkpoint: str) -> str:
+    """Name under which BM25's scores beside ``checkpoint`` are stored.
+
+    >>> baseline_name("01-nat-basics")
+    'bm25@01-nat-basics'
+    """
+    return BASELINE + checkpoint
+
+
+def scaled_warmup(warmup_steps: int, fraction: float, examples: int, batch_size: int) -> int:
+    """The warm-up of one repository's epoch: ``warmup_steps``, at most ``fraction`` of its steps (rounded
+    up; ``fraction`` 0 leaves it uncapped).
+
+    >>> scaled_warmup(1000, 0.1, 14, 4), scaled_warmup(1000, 0.1, 400_000, 4), scaled_warmup(1000, 0.0, 14, 4)
+    (1, 1000, 1000)
+    """
+    if fraction <= 0:
+        return warmup_steps
+    steps = math.ceil(examples / batch_size)
+    return min(warmup_steps, math.ceil(fraction * steps))
+
+
 def _device(config: Config) -> str:
     if config.retriever.device != "auto":
         return config.retriever.device
@@ -96,7 +124,7 @@ def score_repositories(retriever, store: Store, repos: list[Repo], checkpoint: s
             scores = evaluate(retriever, queries)
             if scores is not None:
                 records.append(Evaluation(checkpoint, repo.id, split, scores.recall_at_1, scores.recall_at_10,
-                                          scores.mrr))
+                                          scores.mrr, queries=scores.queries))
     return records
 
 
@@ -171,9 +199,10 @@ class Learner:
             ewc = EWC.load(self.wd.root / previous / "ewc")
             ewc.lam = r.ewc_lambda
         device = _device(self.config)
+        warmup = scaled_warmup(r.warmup_steps, r.warmup_fraction, len(examples), r.batch_size)
         best_state, best_r10, stats = None, -1.0, None
         for _ in range(r.epochs_per_repo):
-            stats = train_epoch(model, examples, batch_size=r.batch_size, lr=r.lr, warmup_steps=r.warmup_steps,
+            stats = train_epoch(model, examples, batch_size=r.batch_size, lr=r.lr, warmup_steps=warmup,
                                 max_length=r.max_length, seed=r.seed, device=device, ewc=ewc,
                                 show_progress=not self.config.quiet)
             model.eval()
@@ -193,8 +222,10 @@ class Learner:
                          max_length=r.max_length).save(directory / "ewc")
         loss = stats.mean_loss if stats is not None else float("nan")
         return {"checkpoint": str(directory.relative_to(self.wd.root)), "examples": len(examples),
-                "validation_recall_at_10": best_r10, "mean_loss": loss if loss == loss else None,
-                "summary": f"{len(examples)} examples, mean loss {loss:.4f}, validation R@10 {best_r10:.3f}"}
+                "warmup_steps": warmup, "validation_recall_at_10": best_r10,
+                "mean_loss": loss if loss == loss else None,
+                "summary": f"{len(examples)} examples, warm-up {warmup} steps, mean loss {loss:.4f}, "
+                           f"validation R@10 {best_r10:.3f} ({len(data.validation)} queries)"}
 
     def _corpus(self, seen: list[Repo]) -> list[Premise]:
         return corpus_of(self.store, seen)
@@ -221,17 +252,26 @@ class Learner:
                 "summary": f"{len(corpus)} premises embedded with {checkpoint}"}
 
     def _evaluate(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
+        from retrieval.bm25 import BM25Retriever
+
         r = self.config.retriever
         retriever = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length,
                                    lambda: self._corpus(seen))
         records = score_repositories(retriever, self.store, seen, checkpoint, seed=r.seed, validation_of=repo)
+        if not self._bm25():  # BM25 beside the learned retriever, on the same queries, as its own matrix
+            bm25 = BM25Retriever()
+            bm25.index(self._corpus(seen))
+            records += score_repositories(bm25, self.store, seen, baseline_name(checkpoint), seed=r.seed)
         self.store.add_evaluations(records)
+        records = [e for e in records if e.checkpoint == checkpoint]
         tests = [e.recall_at_10 for e in records if e.split == "test"]
         average = sum(tests) / len(tests) if tests else 0.0
         own = next((e.recall_at_10 for e in records if e.split == "test" and e.repo_id == repo.id), None)
         own_text = f"{own:.3f}" if own is not None else "n/a"
+        queries = next((e.queries for e in records if e.split == "test" and e.repo_id == repo.id), 0)
         return {"evaluations": len(records), "average_test_recall_at_10": average,
-                "summary": f"test R@10 {own_text} here, {average:.3f} on average over {len(seen)} repositories"}
+                "summary": f"test R@10 {own_text} here ({queries} queries), {average:.3f} on average over "
+                           f"{len(seen)} repositories"}
 
     def _prove(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         from leanagent.proving import prove_repository, sorry_targets

@@ -17,7 +17,7 @@ from typing import Sequence
 
 from leanagent.workdir import atomic_write_text
 
-__all__ = ["CurriculumRow", "SorryRow", "ReportData", "write_report", "metrics_json"]
+__all__ = ["CurriculumRow", "ScoreRow", "SorryRow", "ReportData", "write_report", "metrics_json"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,28 @@ class SorryRow:
 
 
 @dataclass(frozen=True)
+class ScoreRow:
+    """Test scores on one repository after the last repository learned, the learned retriever beside BM25."""
+
+    repo: str
+    """Repository name."""
+    queries: int
+    """Test queries the figures rest on (0: not recorded)."""
+    recall_at_1: float
+    """Learned retriever's Recall@1."""
+    recall_at_10: float
+    """Learned retriever's Recall@10."""
+    mrr: float
+    """Learned retriever's MRR."""
+    bm25_recall_at_1: float | None = None
+    """BM25's Recall@1 on the same queries (None where not measured)."""
+    bm25_recall_at_10: float | None = None
+    """BM25's Recall@10."""
+    bm25_mrr: float | None = None
+    """BM25's MRR."""
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything a report shows."""
 
@@ -78,6 +100,10 @@ class ReportData:
     """Seconds per stage name."""
     problems: tuple[str, ...] = ()
     """Why lines or repositories were dropped: not fetched, not Lean, nothing to learn (one line each)."""
+    scores: tuple[ScoreRow, ...] = ()
+    """Test scores after the last repository, with BM25 beside."""
+    bm25_recall_at_10: tuple[tuple[float | None, ...], ...] = ()
+    """BM25's matrix on the same queries (same shape as ``recall_at_10``; empty when not measured)."""
 
 
 def metrics_json(data: ReportData) -> dict:
@@ -94,6 +120,9 @@ def metrics_json(data: ReportData) -> dict:
         "curriculum": [asdict(row) for row in data.curriculum],
         "timings": data.timings,
         "problems": list(data.problems),
+        "scores": [asdict(row) for row in data.scores],
+        "bm25_recall_at_10": [list(row) for row in data.bm25_recall_at_10],
+        "scale": "fractions in [0, 1] (the paper prints percentage points)",
     }
 
 
@@ -132,6 +161,9 @@ def _plots(data: ReportData) -> list[tuple[str, str]]:
         ax.plot(xs, [data.recall_at_10[i - 1][j] for i in xs], marker="o", label=label)
     averages = [sum(v for v in row[: i + 1] if v is not None) / (i + 1) for i, row in enumerate(data.recall_at_10)]
     ax.plot(range(1, n + 1), averages, color="black", linestyle="--", linewidth=2, label="average")
+    if data.bm25_recall_at_10:
+        bm25 = [sum(v for v in row[: i + 1] if v is not None) / (i + 1) for i, row in enumerate(data.bm25_recall_at_10)]
+        ax.plot(range(1, len(bm25) + 1), bm25, color="grey", linestyle=":", linewidth=2, label="BM25 average")
     ax.set_xlabel("repositories learned")
     ax.set_ylabel("test Recall@10")
     ax.set_ylim(0, 1)
@@ -175,6 +207,13 @@ def render_html(data: ReportData) -> str:
     if data.problems:
         parts.append("<h2>Not learned</h2><ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in data.problems)
                      + "</ul>")
+    if data.scores:
+        parts.append("<h2>Test scores after the last repository</h2>")
+        parts.append(_table(["repository", "test queries", "R@1", "R@10", "MRR", "BM25 R@1", "BM25 R@10",
+                             "BM25 MRR"], [(r.repo, r.queries, r.recall_at_1, r.recall_at_10, r.mrr,
+                                            r.bm25_recall_at_1, r.bm25_recall_at_10, r.bm25_mrr)
+                                           for r in data.scores]))
+        parts.append(f"<p class='note'>{html.escape(_small_note(data.scores))}</p>")
     parts.append("<h2>Lifelong metrics</h2>")
     parts.append(_table(["metric", "value"], [(k, v) for k, v in data.metrics.items()]))
     parts.append("<p class='note'>n/a: the run is too short for the metric (e.g. WF5 needs more than five "
@@ -197,6 +236,17 @@ def render_html(data: ReportData) -> str:
     return "".join(parts)
 
 
+def _small_note(scores: Sequence[ScoreRow]) -> str:
+    """What the figures can and cannot tell, by the size of their test sets."""
+    sizes = [r.queries for r in scores]
+    note = (f"Fractions in [0, 1]; each figure rests on the test queries beside it ({min(sizes)}–{max(sizes)} "
+            "here).")
+    if min(sizes) < 10:
+        note += (" With fewer than 10 queries one query moves Recall@10 by 0.1 or more: a repository whose "
+                 "figure is 0.000 or 1.000 may differ from BM25 by one or two queries, a tie within the noise.")
+    return note
+
+
 def _md(text: str) -> str:
     """A Markdown table cell: a ``|`` inside would end the cell.
 
@@ -216,6 +266,11 @@ def render_markdown(data: ReportData) -> str:
         lines += ["Nothing was learned: no repository could be fetched, read and learned from.", ""]
     if data.problems:
         lines += ["Not learned:", *[f"- {p}" for p in data.problems], ""]
+    if data.scores:
+        lines += ["| repository | test queries | R@10 | BM25 R@10 | MRR | BM25 MRR |", "|---|---|---|---|---|---|"]
+        lines += [f"| {_md(r.repo)} | {r.queries} | {_fmt(r.recall_at_10)} | {_fmt(r.bm25_recall_at_10)} | "
+                  f"{_fmt(r.mrr)} | {_fmt(r.bm25_mrr)} |" for r in data.scores]
+        lines += ["", _small_note(data.scores), ""]
     lines += ["| metric | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in data.metrics.items()]
     if data.sorry:

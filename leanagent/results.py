@@ -9,7 +9,8 @@ from database.records import Repo
 from database.store import Store
 from leanagent.metrics import lifelong_metrics
 from leanagent.pipeline import RUN, STAGES, recall_matrix, run_problems
-from leanagent.report import CurriculumRow, ReportData, SorryRow
+from leanagent.learner import baseline_name
+from leanagent.report import CurriculumRow, ReportData, ScoreRow, SorryRow
 
 __all__ = ["RunState", "run_state", "report_data", "stage_label"]
 
@@ -69,6 +70,18 @@ def run_state(store: Store) -> RunState | None:
                     tuple(not_learned), problems)
 
 
+def final_scores(store: Store, repos: list[Repo], checkpoint: str) -> tuple[ScoreRow, ...]:
+    """Each repository's test scores with ``checkpoint``, BM25's on the same queries beside them."""
+    cells = {(e.checkpoint, e.repo_id): e for e in store.evaluations() if e.split == "test"}
+    rows = []
+    for repo in repos:
+        own, bm25 = cells.get((checkpoint, repo.id)), cells.get((baseline_name(checkpoint), repo.id))
+        if own is not None:
+            rows.append(ScoreRow(repo.name, own.queries, own.recall_at_1, own.recall_at_10, own.mrr,
+                                 *((bm25.recall_at_1, bm25.recall_at_10, bm25.mrr) if bm25 else (None,) * 3)))
+    return tuple(rows)
+
+
 def report_data(store: Store, title: str = "leanagent run") -> ReportData:
     """Everything the report shows, computed from the database."""
     state = run_state(store)
@@ -85,6 +98,11 @@ def report_data(store: Store, title: str = "leanagent run") -> ReportData:
             break
         complete.append(row)
     metrics = lifelong_metrics(complete, validation[: len(complete)]) if complete else {}
+    done = list(state.checkpoints[: len(complete)])
+    bm25, _ = recall_matrix(store, learned[: len(complete)], [baseline_name(c) for c in done])
+    if any(v is None for i, row in enumerate(bm25) for v in row[: i + 1]):
+        bm25 = []  # not measured for every step (a BM25 run, or a run from before it was recorded)
+    scores = final_scores(store, learned[: len(complete)], done[-1]) if done else ()
     curriculum = tuple(
         CurriculumRow(r.name, r.commit, *state.counts.get(r.id, [0, 0, 0, 0]),
                       placeholders=store.counts(r.id).placeholders)
@@ -107,4 +125,4 @@ def report_data(store: Store, title: str = "leanagent run") -> ReportData:
                       recall_at_10=tuple(tuple(row) for row in complete),
                       validation_recall_at_10=tuple(validation[: len(complete)]), metrics=metrics,
                       curriculum=curriculum, sorry=tuple(sorry), model=model, timings=timings,
-                      problems=state.problems)
+                      problems=state.problems, scores=scores, bm25_recall_at_10=tuple(tuple(r) for r in bm25))

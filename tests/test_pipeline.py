@@ -56,10 +56,14 @@ def test_every_stage_of_every_repository_is_recorded(reference: Path) -> None:
         evaluations = store.evaluations()
     assert len(repo_ids) == 3
     assert all((rid, stage) in done for rid in repo_ids for stage in ("ingest", *STAGES))
-    # Test R@10 of every repository learned so far after each step (1 + 2 + 3), validation of each.
-    splits = [e.split for e in evaluations]
+    # Test R@10 of every repository learned so far after each step (1 + 2 + 3), validation of each; BM25's
+    # test scores beside each on the same queries.
+    learned = [e for e in evaluations if not e.checkpoint.startswith("bm25@")]
+    splits = [e.split for e in learned]
     assert splits.count("test") == 6 and splits.count("validation") == 3
-    assert all(0.0 <= e.recall_at_10 <= 1.0 for e in evaluations)
+    bm25 = {(e.checkpoint, e.repo_id, e.split, e.queries) for e in evaluations if e.checkpoint.startswith("bm25@")}
+    assert bm25 == {(f"bm25@{e.checkpoint}", e.repo_id, "test", e.queries) for e in learned if e.split == "test"}
+    assert all(0.0 <= e.recall_at_10 <= 1.0 and e.queries > 0 for e in evaluations)
     assert sorted(p.name for p in (reference / "checkpoints").iterdir()) == [
         "01-nat-basics", "02-list-lemmas", "03-expr-eval"]
     assert (reference / "index" / "manifest.json").is_file()
@@ -124,6 +128,17 @@ def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
     assert evaluation["model"] == "03-expr-eval"
     assert set(evaluation["repos"]) == {"nat-basics", "list-lemmas", "expr-eval"}
     assert all({"recall_at_1", "recall_at_10", "mrr"} <= set(v) for v in evaluation["repos"].values())
+    # Every figure with the number of test queries it rests on, and BM25's on the same queries beside it.
+    with Store.open(reference / "leanagent.db") as store:
+        tests = {e.checkpoint: e for e in store.evaluations() if e.split == "test" and e.repo_id == store.repos(
+            role="target")[0].id}
+    assert all(v["queries"] > 0 and set(v["bm25"]) == {"recall_at_1", "recall_at_10", "mrr"}
+               for v in evaluation["repos"].values())
+    assert evaluation["average"]["queries"] == sum(v["queries"] for v in evaluation["repos"].values())
+    assert main(["eval", "--workdir", str(reference)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].split() == ["repository", "n", "R@1", "R@10", "MRR", "BM25", "R@10", "BM25", "MRR"]
+    assert "bm25@03-expr-eval" in tests and tests["bm25@03-expr-eval"].queries == tests["03-expr-eval"].queries
     assert main(["eval", "--workdir", str(reference), "--baseline", "bm25", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["model"] == "bm25"
     assert main(["report", "--workdir", str(reference)]) == 0
@@ -132,6 +147,12 @@ def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
     assert metrics["recall_at_10"][0][1:] == [None, None] and metrics["recall_at_10"][2][2] is not None
     assert {"wf5", "forgetting_measure", "cfr", "expanded_bwt", "wp5", "incremental_plasticity"} <= set(
         metrics["metrics"])
+    assert [(row["repo"], row["queries"] > 0, row["bm25_recall_at_10"] is not None) for row in metrics["scores"]] \
+        == [("nat-basics", True, True), ("list-lemmas", True, True), ("expr-eval", True, True)]
+    assert len(metrics["bm25_recall_at_10"]) == 3
+    summary = (reference / "report" / "summary.md").read_text()
+    assert "| repository | test queries | R@10 | BM25 R@10 | MRR | BM25 MRR |" in summary
+    assert "With fewer than 10 queries one query moves Recall@10 by 0.1 or more" in summary
     assert metrics["sorry"]["expr-eval"]["attempted"] == 0
     assert "no Lean toolchain" in metrics["sorry"]["expr-eval"]["skipped_reason"]
 

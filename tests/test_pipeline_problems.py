@@ -90,3 +90,20 @@ def test_why_nothing_is_learned_is_said(tmp_path: Path, files: dict[str, str], r
     repos.write_text(f"{tmp_path / 'p'}\n")
     assert main(["run", str(repos), "--workdir", str(tmp_path / "w"), "-q", *SET]) == 1
     assert reason in capsys.readouterr().err
+
+
+def test_the_warm_up_is_scaled_to_a_small_repository(tmp_path: Path) -> None:
+    # LeanAgent's preset (1,000 warm-up steps) on the example's 4 steps kept the rate near zero: the
+    # untrained byt5-tiny scored test R@10 0.000 on nat-basics where BM25 scores 1.000.
+    repos = tmp_path / "repos.txt"
+    repos.write_text(f"{EXAMPLES / 'nat-basics'}\n")
+    config = load_config(None, {"quiet": "true", "retriever.model": "byt5-tiny", "workdir": str(tmp_path / "w")})
+    assert config.retriever.warmup_steps == 1000 and config.retriever.warmup_fraction == 0.1
+    run(config, repos, until="evaluate")
+    from database.store import Store
+
+    with Store.open(tmp_path / "w" / "leanagent.db") as store:
+        (train,) = [s for s in store.stages() if s.stage == "train"]
+        (test,) = [e for e in store.evaluations() if e.split == "test" and e.checkpoint == "01-nat-basics"]
+    assert train.info["warmup_steps"] == 1 and train.info["examples"] == 14
+    assert test.queries == 2 and test.recall_at_10 == 1.0

@@ -107,19 +107,33 @@ def test_open_creates_schema_wal_and_foreign_keys(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "db.sqlite"
     with Store.open(path) as s:
         assert path.exists()
-        assert s.schema_version == LATEST_VERSION == 2
+        assert s.schema_version == LATEST_VERSION == 3
         assert s.db.journal_mode == "wal"
         assert s.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert {"repos", "files", "premises", "repo_premises", "theorems", "theorem_premises", "stages",
                 "evaluations", "proof_attempts", "migrations"} <= set(s.db.table_names())
         ran = [(r["name"], r["applied_at"][:2]) for r in s.db.query("SELECT * FROM migrations ORDER BY id")]
-        assert ran == [("0001_initial", "20"), ("0002_results", "20")]
+        assert ran == [("0001_initial", "20"), ("0002_results", "20"), ("0003_evaluation_queries", "20")]
         with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced
             with s.db.atomic():
                 s.db["files"].insert({"id": "f", "repo_id": "nope", "path": "a", "module": "a", "imports": "[]",
                                       "lines": 0})
     with Store.open(path) as s:  # reopening applies nothing again
-        assert s.db["migrations"].count == 2
+        assert s.db["migrations"].count == 3
+
+
+def test_evaluations_of_an_older_run_keep_their_figures_with_no_query_count(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = Database(path)
+    assert migrate(db, stop_before="0003_evaluation_queries") == 2
+    db["evaluations"].insert({"checkpoint": "c", "repo_id": "r", "split": "test", "recall_at_1": 0.5,
+                              "recall_at_10": 0.75, "mrr": 0.6})
+    db.close()
+    with Store.open(path) as s:
+        (old,) = s.evaluations()
+        assert (old.recall_at_10, old.queries) == (0.75, 0)
+        s.add_evaluation(Evaluation("c2", "r", "test", 0.25, 0.5, 0.3, queries=12))
+        assert [e.queries for e in s.evaluations()] == [0, 12]
 
 
 def test_upgrade_from_first_migration_keeps_data(tmp_path: Path) -> None:
@@ -136,7 +150,7 @@ def test_upgrade_from_first_migration_keeps_data(tmp_path: Path) -> None:
     old.close()
 
     with Store.open(path) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == 3
         after = dump(s)
         assert {t: after[t] for t in before if t != "migrations"} == {t: v for t, v in before.items()
                                                                       if t != "migrations"}
