@@ -79,6 +79,16 @@ def test_recursion_and_locals_are_excluded() -> None:
     assert premises_of("theorem t : True := by\n  intro x\n  exact x\n") == ()
 
 
+def test_variable_binders_are_locals_in_their_scope() -> None:
+    # `x` is also a theorem of Lib.lean: bound by `variable`, it is a local, not that premise.
+    assert premises_of("section\nvariable (x : True) {f : Nat → Nat}\ntheorem t : True := by exact x\nend\n") == ()
+    assert premises_of("variable {x : True}\ntheorem t : True := by exact x\n") == ()
+    assert premises_of("variable {x}\ntheorem t : True := by exact x\n") == ()
+    assert premises_of("section\nvariable (x : True)\nend\ntheorem t : True := by exact x\n") == ("x",)  # out of scope
+    assert premises_of("variable (x : True) in\ntheorem s : True := x\ntheorem t : True := by exact x\n") == ("x",)
+    assert premises_of("variable [inst : Inhabited Nat] [DecidableEq Nat]\ntheorem t : True := by exact x\n") == ("x",)
+
+
 def test_private_declarations_resolve_only_in_their_file() -> None:
     assert premises_of("theorem t : True := secret\n") == ()
     index = NameIndex.from_scans([scan_source(LIBRARY, "Lib.lean")])

@@ -22,7 +22,7 @@ from __future__ import annotations
 from leanagent.extract.lexer import CLOSERS, FIELD, IDENT, OPENERS, SYM, Tokens
 from leanagent.extract.words import BINDER_WORDS, KEYWORDS
 
-__all__ = ["signature_binders", "body_binders", "body_identifiers"]
+__all__ = ["signature_binders", "body_binders", "body_identifiers", "variable_binders"]
 
 _BINDER_STOPS = frozenset({":", ":=", "=>", "↦", ",", "using", "at", "from", ";", "<;>", "in", "|", "·"})
 _PATTERN_SYMS = frozenset({"⟨", "⟩", "(", ")", "[", "]", "{", "}", "⦃", "⦄", "_", "-", "@", "|", ","})
@@ -68,6 +68,39 @@ def signature_binders(toks: Tokens, lo: int, hi: int, partner: list[int], base: 
         else:
             k += 1
     return names | body_binders(toks, lo, hi)
+
+
+def variable_binders(toks: Tokens, lo: int, hi: int, partner: list[int], base: int) -> set[str]:
+    """Names a ``variable`` command binds in ``toks[lo:hi]``: ``(a b : T)``, ``{f : E → F}``,
+    ``[inst : C]``, and the untyped ``{α β}`` / ``(x)`` (an untyped ``[C α]`` binds no name).
+
+    >>> from leanagent.extract.lexer import match_brackets, tokenize
+    >>> toks = tokenize("(p q : Nat) {f : E → F} {α β} [DecidableEq α] [inst : Foo] (h : p = q)")
+    >>> sorted(variable_binders(toks, 0, len(toks), match_brackets(toks, 0, len(toks)), 0))
+    ['f', 'h', 'inst', 'p', 'q', 'α', 'β']
+    """
+    kinds, texts = toks.kinds, toks.texts
+    names: set[str] = set()
+    k = lo
+    while k < hi:
+        if kinds[k] == SYM and texts[k] in _BRACKET_BINDERS:
+            p = partner[k - base]
+            close = p if k < p < hi else hi
+            group: list[str] = []
+            for t in range(k + 1, close):
+                if kinds[t] == IDENT and "." not in texts[t] and texts[t] not in KEYWORDS:
+                    group.append(texts[t])
+                else:
+                    if kinds[t] == SYM and texts[t] == ":":
+                        names.update(group)
+                    break
+            else:
+                if texts[k] != "[":
+                    names.update(group)
+            k = close + 1
+        else:
+            k += 1
+    return names
 
 
 def body_binders(toks: Tokens, lo: int, hi: int) -> set[str]:

@@ -34,7 +34,7 @@ import bisect
 from pathlib import Path
 
 from database.records import Declaration, FileScan, Pos, SourceFile
-from leanagent.extract.binders import body_binders, body_identifiers, signature_binders
+from leanagent.extract.binders import body_binders, body_identifiers, signature_binders, variable_binders
 from leanagent.extract.lexer import (
     CLOSERS, DOC, HASH, IDENT, MODDOC, OPENERS, SYM, Tokens, match_brackets, normalize_name, split_name, tokenize,
 )
@@ -124,7 +124,9 @@ class _FileScanner:
         self.namespaces: list[str] = []
         self.opens: list[str] = []
         self.pending: list[str] = []  # `open … in` for the next command only
-        self.scopes: list[tuple[str, int]] = []  # (namespace component or "", len(opens) at entry)
+        self.variables: list[str] = []  # names bound by `variable` in the scopes open now: locals, not premises
+        self.pending_variables: set[str] = set()  # `variable … in` for the next command only
+        self.scopes: list[tuple[str, int, int]] = []  # (namespace component or "", len(opens), len(variables))
         self.instance_names: dict[str, int] = {}
         n = len(toks)
         self.starts = [k for k in range(n) if self.bol[k] and self._is_command_word(k)]
@@ -180,12 +182,15 @@ class _FileScanner:
                 self._scope(word, j, end)
             elif word in ("open", "export"):
                 end, chained = self._open(j, end, word == "export")
+            elif word in ("variable", "variable!"):
+                end, chained = self._variable(j, end)
             elif word in IN_COMMANDS:
                 found = self._find(j + 1, end, "in")
                 if found >= 0:
                     end, chained = found + 1, True
             if not chained:
                 self.pending = []
+                self.pending_variables = set()
             chain_col = column if chained else None
             i = max(end, i + 1)
 
@@ -270,17 +275,30 @@ class _FileScanner:
         parts = split_name(name) if name else []
         if word == "namespace":
             for part in parts:
-                self.scopes.append((part, len(self.opens)))
+                self.scopes.append((part, len(self.opens), len(self.variables)))
                 self.namespaces.append(part)
         elif word in ("section", "mutual"):
             for _ in parts or [""]:
-                self.scopes.append(("", len(self.opens)))
+                self.scopes.append(("", len(self.opens), len(self.variables)))
         else:  # end
             for _ in range(min(len(parts) or 1, len(self.scopes))):
-                part, opens = self.scopes.pop()
+                part, opens, variables = self.scopes.pop()
                 del self.opens[opens:]
+                del self.variables[variables:]
                 if part:
                     self.namespaces.pop()
+
+    def _variable(self, j: int, end: int) -> tuple[int, bool]:
+        """Record the names ``variable`` binds, until the scope ends (or for the next command, with ``in``);
+        return (end of the command, whether it ended in ``in``)."""
+        found = self._find(j + 1, end, "in")
+        stop = found if found >= 0 else end
+        names = variable_binders(self.toks, j + 1, stop, match_brackets(self.toks, j, stop), j)
+        if found >= 0:
+            self.pending_variables = names
+            return found + 1, True
+        self.variables.extend(sorted(names))
+        return end, False
 
     def _open(self, j: int, end: int, export: bool) -> tuple[int, bool]:
         kinds, texts = self.kinds, self.texts
@@ -344,7 +362,7 @@ class _FileScanner:
             proof = text[toks.starts[lo]:stop] if lo <= last else ""
             spans = tactic_spans(toks, partner, i, lo, last + 1)
             steps = tuple(text[toks.starts[a]:toks.ends[b - 1]] for a, b in spans)
-            locals_ = header_locals | body_binders(toks, lo, last + 1)
+            locals_ = header_locals | body_binders(toks, lo, last + 1) | set(self.variables) | self.pending_variables
             identifiers = body_identifiers(toks, lo, last + 1, locals_)
             sorry_in_proof = any(kinds[t] == IDENT and texts[t] in ("sorry", "admit") for t in range(lo, last + 1))
         self.decls.append(Declaration(
