@@ -93,3 +93,13 @@ def test_pathological_nesting_is_bounded() -> None:
     assert len(steps(deep)) < 5000
     assert steps("by " + "(" * 100_000 + "simp") != []
     assert steps("by " + "by " * 10_000) is not None
+
+
+def test_at_star_ends_its_step_and_a_product_does_not() -> None:
+    assert steps("by\n  simp at *\n  exact rfl") == ["simp at *", "exact rfl"]
+    assert steps("by\n  simp at h *\n  exact h") == ["simp at h *", "exact h"]
+    assert steps("by\n  simp only [foo] at * <;> omega\n  rfl") == ["simp only [foo] at * <;> omega", "rfl"]
+    assert steps("by\n  exact a *\n  b") == ["exact a *\n  b"]  # a product goes on below
+    assert steps("by\n  constructor <;> simp at *\n  · exact rfl\n  · simp at h ⊢\n    exact h") == [
+        "constructor <;> simp at *", "· exact rfl", "exact rfl", "· simp at h ⊢\n    exact h", "simp at h ⊢",
+        "exact h"]

@@ -37,6 +37,8 @@ Worked examples (``steps`` takes the text of a proof body):
 
 >>> steps("by\\n  intro h\\n  constructor\\n  · simp\\n    exact h\\n  · omega")
 ['intro h', 'constructor', '· simp\\n    exact h', 'simp', 'exact h', '· omega', 'omega']
+>>> steps("by\\n  simp at *\\n  exact rfl")
+['simp at *', 'exact rfl']
 >>> steps("by simp; ring_nf <;> linarith")
 ['simp', 'ring_nf <;> linarith']
 >>> steps("by\\n  have h : 0 < 1 := by\\n    norm_num\\n  exact ⟨h, by simp⟩")
@@ -202,10 +204,19 @@ class _Walker:
             self.out.append((a, b))
             self.step(a, b, depth)
 
+    def _wildcard(self, k: int) -> bool:
+        """Token ``k`` is the ``*`` of a location ``at *`` (or ``at h *``): it ends a tactic, it is no product."""
+        if self.texts[k] != "*":
+            return False
+        t = k - 1
+        while t >= 0 and self.kinds[t] == IDENT and self.texts[t] != "at" and not self.bol[t + 1]:
+            t -= 1  # hypotheses named before the `*`
+        return t >= 0 and self.texts[t] == "at"
+
     def _starts_step(self, j: int) -> bool:
         """Whether a line starting with token ``j`` (in the block's column) starts a new step: it must be
         able to start a tactic (a name, a bullet, ``(``, ``{``) and the line above must not dangle."""
-        if self.texts[j - 1] in _DANGLING and self.kinds[j - 1] in (SYM, IDENT):
+        if self.texts[j - 1] in _DANGLING and self.kinds[j - 1] in (SYM, IDENT) and not self._wildcard(j - 1):
             return False
         kind, text = self.kinds[j], self.texts[j]
         if kind == IDENT:
