@@ -109,7 +109,7 @@ def test_constructors_fields_and_recursors_resolve_to_their_type() -> None:
 
 
 def test_suffix_fallback_for_dot_notation_on_locals() -> None:
-    scans, decl = scans_with("theorem t (h : True) : True := h.field\n")
+    scans, decl = scans_with("theorem t : True → True := fun h => h.field\n")  # `h`'s type unknown
     assert resolve_identifiers(decl, NameIndex.from_scans(scans)) == ()
     assert resolve_identifiers(decl, NameIndex.from_scans(scans, suffix_fallback=True)) == ("S",)
     scans, decl = scans_with("theorem t (h : True) : True := h.y\n")  # ambiguous: A.B.y, A.P.y, P.y ...

@@ -355,3 +355,30 @@ def test_project_specific_declaration_commands() -> None:
 def test_module_name_and_explicit_module() -> None:
     assert scan_source("", "Foo/Bar.lean").file == SourceFile("Foo/Bar.lean", "Foo.Bar", (), 0)
     assert scan_source("x\n", "a.lean", module="M").file.module == "M"
+
+
+def test_pattern_variables_are_bound_and_matched_constructors_are_uses() -> None:
+    found = {d.name: d.identifiers for d in scan_source(
+        "def andN : List Prop → Prop\n  | [] => True\n  | p :: ps => p ∧ andN ps\n"
+        "theorem f1 : ∀ q : Nat × Nat, q.1 = q.1 := fun ⟨a, b⟩ => rfl\n"
+        "def f2 (q : Nat × Nat) : Nat := match q with | (x, y) => x + y\n"
+        "theorem f3 (h : A ∧ B) : B := by\n  intro ⟨h1, h2⟩\n  obtain ⟨x, hx⟩ := h\n  rcases h with ⟨u, v⟩\n"
+        "  exact h2\n"
+        "theorem f4 (h : XOr p q) : p ∨ q := match h with\n  | inl hp hnq => Or.inl hp\n  | inr hnp hq => Or.inr hq\n"
+        "def f5 : Nat → Nat\n  | 0 => 1\n  | n + 1 => n * f5 n\n"
+        "def f7 (o : Option Nat) : Nat := match o with\n  | some (x + 1) => x\n  | none => 1\n"
+        "theorem f8 (n : ℕ) : n + 0 = n := by\n  induction n with\n  | zero => rfl\n  | succ k ih => simp [k]\n",
+        "A.lean").declarations}
+    assert found == {"andN": ("True", "andN"), "f1": ("rfl",), "f2": (), "f3": ("intro", "obtain", "rcases", "exact"),
+                     "f4": ("XOr.inl", "Or.inl", "XOr.inr", "Or.inr"), "f5": ("f5",), "f7": ("Option.some",),
+                     "f8": ("induction", "rfl", "simp")}  # a tactic's case name (`succ`) is no use
+
+
+def test_dot_notation_on_a_local_follows_its_binder_type() -> None:
+    found = {d.name: d.identifiers for d in scan_source(
+        "variable (g : Graph V)\n"
+        "theorem t (m : Map α β) (h : Foo) (k : ℕ) : True := by\n  have := m.find? a\n  have := g.neighbors? v\n"
+        "  have := k.succ_le\n  exact h.elim\n"
+        "theorem u : True → True := fun h => h.elim\n", "A.lean").declarations}
+    assert found == {"t": ("Map.find?", "a", "Graph.neighbors?", "v", "Nat.succ_le", "exact", "Foo.elim"),
+                     "u": ("h.elim",)}  # type unknown: kept for the resolver's suffix fallback

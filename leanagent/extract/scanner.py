@@ -34,7 +34,9 @@ import bisect
 from pathlib import Path
 
 from database.records import Declaration, FileScan, Pos, SourceFile
-from leanagent.extract.binders import body_binders, body_identifiers, signature_binders, variable_binders
+from leanagent.extract.binders import (
+    binder_types, body_binders, body_identifiers, signature_binders, variable_binders,
+)
 from leanagent.extract.lexer import (
     CLOSERS, DOC, HASH, IDENT, MODDOC, OPENERS, SYM, Tokens, match_brackets, normalize_name, split_name, tokenize,
 )
@@ -126,6 +128,7 @@ class _FileScanner:
         self.pending: list[str] = []  # `open … in` for the next command only
         self.variables: list[str] = []  # names bound by `variable` in the scopes open now: locals, not premises
         self.pending_variables: set[str] = set()  # `variable … in` for the next command only
+        self.variable_types: dict[str, str] = {}  # name → head of its type, of the `variable`s in scope
         self.scopes: list[tuple[str, int, int]] = []  # (namespace component or "", len(opens), len(variables))
         self.instance_names: dict[str, int] = {}
         n = len(toks)
@@ -293,7 +296,9 @@ class _FileScanner:
         return (end of the command, whether it ended in ``in``)."""
         found = self._find(j + 1, end, "in")
         stop = found if found >= 0 else end
-        names = variable_binders(self.toks, j + 1, stop, match_brackets(self.toks, j, stop), j)
+        partner = match_brackets(self.toks, j, stop)
+        names = variable_binders(self.toks, j + 1, stop, partner, j)
+        self.variable_types.update(binder_types(self.toks, j + 1, stop, partner, j))
         if found >= 0:
             self.pending_variables = names
             return found + 1, True
@@ -362,8 +367,11 @@ class _FileScanner:
             proof = text[toks.starts[lo]:stop] if lo <= last else ""
             spans = tactic_spans(toks, partner, i, lo, last + 1)
             steps = tuple(text[toks.starts[a]:toks.ends[b - 1]] for a, b in spans)
-            locals_ = header_locals | body_binders(toks, lo, last + 1) | set(self.variables) | self.pending_variables
-            identifiers = body_identifiers(toks, lo, last + 1, locals_)
+            heads: dict[int, str | None] = {}
+            locals_ = (header_locals | body_binders(toks, lo, last + 1, heads) | set(self.variables)
+                       | self.pending_variables)
+            types = {**self.variable_types, **binder_types(toks, k, head_end, partner, i)}
+            identifiers = body_identifiers(toks, lo, last + 1, locals_, types, heads)
             sorry_in_proof = any(kinds[t] == IDENT and texts[t] in ("sorry", "admit") for t in range(lo, last + 1))
         self.decls.append(Declaration(
             name=full_name,
