@@ -37,7 +37,7 @@ LIBRARY = (
 
 
 def scans_with(user: str) -> tuple[list[FileScan], Declaration]:
-    scans = [scan_source(LIBRARY, "Lib.lean"), scan_source(user, "User.lean")]
+    scans = [scan_source(LIBRARY, "Lib.lean"), scan_source("import Lib\n" + user, "User.lean")]
     return scans, scans[1].declarations[-1]
 
 
@@ -121,3 +121,15 @@ def test_index_basics() -> None:
     assert "A.B.x" in index and "B.x" not in index and len(index) > 10
     assert index.lookup("secret", "Other.lean") is None and index.lookup("secret", "Lib.lean") == "secret"
     assert index.prefixes(("A", "B"), ("B", "Z")) == ("A.B", "A", "", "Z")  # `open B` here is `A.B`
+
+
+def test_lookup_follows_imports_and_order_in_the_file() -> None:
+    lib = scan_source("def p : Nat := 1\ntheorem helper : True := trivial\n", "Lib.lean")
+    other = scan_source("def q : Nat := 2\n", "Other.lean")  # imported by nobody
+    mid = scan_source("import Lib\ntheorem m : True := trivial\n", "Mid.lean")
+    user = scan_source("import Mid\ntheorem early : True := by exact later\ntheorem later : True := trivial\n"
+                       "theorem t : True := by exact ⟨p, helper, m, later, q⟩\n", "User.lean")
+    index = NameIndex.from_scans([lib, other, mid, user])
+    by_name = {d.name: d for d in user.declarations}
+    assert resolve_identifiers(by_name["t"], index) == ("p", "helper", "m", "later")  # `q`: not imported
+    assert resolve_identifiers(by_name["early"], index) == ()  # `later` comes after it

@@ -60,7 +60,7 @@ def test_extract_repo_whole_records(tmp_path: Path) -> None:
     write(tmp_path, {
         "Proj/Defs.lean": "namespace Proj\n\ndef double (n : Nat) : Nat := n + n\n\nend Proj\n",
         "Proj/Thms.lean": (
-            "import Proj.Defs\n"
+            "import Proj.Defs Dep\n"
             "namespace Proj\n"
             "theorem double_zero : double 0 = 0 := by\n"
             "  simp [double]\n"
@@ -81,7 +81,7 @@ def test_extract_repo_whole_records(tmp_path: Path) -> None:
     assert scan == RepoScan(
         repo=repo,
         files=(SourceFile("Proj/Defs.lean", "Proj.Defs", (), 5),
-               SourceFile("Proj/Thms.lean", "Proj.Thms", ("Proj.Defs",), 11)),
+               SourceFile("Proj/Thms.lean", "Proj.Thms", ("Proj.Defs", "Dep"), 11)),
         premises=(
             Premise("Proj.double", "def", "Proj/Defs.lean", Pos(3, 1), Pos(3, 36), "def double (n : Nat) : Nat"),
             Premise("Proj.double_zero", "theorem", "Proj/Thms.lean", Pos(3, 1), Pos(4, 16),

@@ -8,6 +8,10 @@ are those of the declaration's full name, so ``theorem Foo.bar`` inside ``namesp
 ``A.Foo`` first, as Lean does. ``_root_.x`` means exactly ``x``. Private declarations only resolve from
 their own file; a declaration never resolves to itself.
 
+A name is visible, as in Lean, only when it is declared earlier in the same file or in a file of the
+import closure (an index built from scans knows their imports): a declaration of an unrelated file never
+answers, even when its name matches.
+
 Two rules go beyond plain lookup:
 
 - **Dot notation on a constant**: when ``foo.mp`` (or ``Foo.bar.symm``) is not known but a prefix
@@ -26,10 +30,12 @@ these resolve to the type's own premise.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 from database.records import Declaration, FileScan
 from leanagent.extract.lexer import IDENT, SYM, normalize_name, split_name, tokenize
+from leanagent.extract.scanner import module_name
 from leanagent.extract.words import KEYWORDS
 
 __all__ = ["NameIndex", "resolve_identifiers", "derived_names"]
@@ -47,21 +53,30 @@ class NameIndex:
     >>> index = NameIndex.from_scans(scans)
     >>> resolve_identifiers(scans[0].declarations[1], index)
     ('A.x',)
+    >>> other = scan_source("theorem z : True := trivial\\n", "G.lean")  # not imported by H
+    >>> user = scan_source("theorem w : True := z\\n", "H.lean")
+    >>> resolve_identifiers(user.declarations[0], NameIndex.from_scans([other, user]))
+    ()
     """
 
     def __init__(self, suffix_fallback: bool = False) -> None:
         self.suffix_fallback = suffix_fallback
         """Resolve ``h.foo`` with a local ``h`` by the unique declaration ending in ``foo``."""
-        self._names: dict[str, list[tuple[str, str | None]]] = {}  # name → [(premise, private file or None)]
+        self._names: dict[str, list[_Entry]] = {}
         self._namespaces: set[str] = set()
-        self._by_last: dict[str, set[tuple[str, str | None]]] | None = None
+        self._by_last: dict[str, set[_Entry]] | None = None
         self._prefixes: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+        self._imports: dict[str, tuple[str, ...]] | None = None  # module → imports; None: visibility unchecked
+        self._closure: dict[str, frozenset[str]] = {}
 
     @classmethod
     def from_scans(cls, scans: Iterable[FileScan], suffix_fallback: bool = False) -> "NameIndex":
-        """Index every named declaration (and the names derived from it) of ``scans``."""
+        """Index every named declaration (and the names derived from it) of ``scans``, with their files'
+        imports, so that a name resolves only where Lean would see it."""
         index = cls(suffix_fallback)
+        index._imports = {}
         for scan in scans:
+            index._imports.setdefault(scan.file.module, tuple(scan.file.imports))
             for decl in scan.declarations:
                 index.add(decl)
         return index
@@ -70,15 +85,16 @@ class NameIndex:
         """Make ``decl`` (and its constructors, fields, recursors) known."""
         if not decl.name or decl.kind == "example":
             return
-        private = decl.path if decl.private else None
-        self._add(decl.name, decl.name, private)
+        entry = _Entry(decl.name, decl.path if decl.private else None, module_name(decl.path),
+                       (decl.start.line, decl.start.column))
+        self._add(decl.name, entry)
         for alias in derived_names(decl):
-            self._add(alias, decl.name, private)
+            self._add(alias, entry)
 
-    def _add(self, name: str, premise: str, private: str | None) -> None:
+    def _add(self, name: str, entry: "_Entry") -> None:
         entries = self._names.setdefault(name, [])
-        if (premise, private) not in entries:
-            entries.append((premise, private))
+        if entry not in entries:
+            entries.append(entry)
         parts = split_name(name)
         for k in range(1, len(parts)):
             self._namespaces.add(".".join(parts[:k]))
@@ -91,11 +107,38 @@ class NameIndex:
     def __len__(self) -> int:
         return len(self._names)
 
-    def lookup(self, name: str, path: str = "") -> str | None:
-        """The premise that ``name`` stands for, seen from file ``path`` (private names need the same file)."""
-        for premise, private in self._names.get(name, ()):
-            if private is None or private == path:
-                return premise
+    def imported(self, module: str) -> frozenset[str]:
+        """Modules reachable through imports from ``module`` (itself excluded), memoised."""
+        found = self._closure.get(module)
+        if found is None:
+            imports = self._imports or {}
+            seen: set[str] = set()
+            stack = list(imports.get(module, ()))
+            while stack:
+                current = stack.pop()
+                if current not in seen:
+                    seen.add(current)
+                    stack.extend(imports.get(current, ()))
+            found = self._closure[module] = frozenset(seen - {module})
+        return found
+
+    def _visible(self, entry: "_Entry", path: str, at: tuple[int, int] | None) -> bool:
+        if entry.private is not None and entry.private != path:
+            return False
+        if self._imports is None or not path:
+            return True
+        module = module_name(path)
+        if entry.module == module:
+            return at is None or entry.start < at
+        return entry.module in self.imported(module)
+
+    def lookup(self, name: str, path: str = "", at: tuple[int, int] | None = None) -> str | None:
+        """The premise that ``name`` stands for, seen from file ``path`` at position ``at`` (line, column):
+        private names need the same file, and an index built from scans needs the name declared before
+        ``at`` in that file or in a file it imports."""
+        for entry in self._names.get(name, ()):
+            if self._visible(entry, path, at):
+                return entry.premise
         return None
 
     def prefixes(self, namespaces: tuple[str, ...], opens: tuple[str, ...]) -> tuple[str, ...]:
@@ -124,39 +167,55 @@ class NameIndex:
         self._prefixes[key] = result
         return result
 
-    def resolve(self, identifier: str, prefixes: tuple[str, ...], path: str = "") -> str | None:
-        """The premise ``identifier`` names when looked up under ``prefixes`` (see the module docstring)."""
+    def resolve(self, identifier: str, prefixes: tuple[str, ...], path: str = "",
+                at: tuple[int, int] | None = None) -> str | None:
+        """The premise ``identifier`` names when looked up under ``prefixes`` from ``path`` at ``at`` (see
+        the module docstring)."""
         name = normalize_name(identifier)
         if name.startswith("_root_."):
-            return self.lookup(name[len("_root_."):], path)
-        found = self._under(name, prefixes, path)
+            return self.lookup(name[len("_root_."):], path, at)
+        found = self._under(name, prefixes, path, at)
         if found is not None or "." not in name:
             return found
         parts = split_name(name)
         for cut in range(len(parts) - 1, 0, -1):
-            found = self._under(".".join(parts[:cut]), prefixes, path)
+            found = self._under(".".join(parts[:cut]), prefixes, path, at)
             if found is not None:
                 return found
         head = parts[0]
         local = head[:1].islower() and not any(_join(p, head) in self._namespaces for p in prefixes)
         if self.suffix_fallback and local:
-            return self._unique_last(parts[-1], path)
+            return self._unique_last(parts[-1], path, at)
         return None
 
-    def _under(self, name: str, prefixes: tuple[str, ...], path: str) -> str | None:
+    def _under(self, name: str, prefixes: tuple[str, ...], path: str, at: tuple[int, int] | None) -> str | None:
         for prefix in prefixes:
-            found = self.lookup(_join(prefix, name), path)
+            found = self.lookup(_join(prefix, name), path, at)
             if found is not None:
                 return found
         return None
 
-    def _unique_last(self, last: str, path: str) -> str | None:
+    def _unique_last(self, last: str, path: str, at: tuple[int, int] | None) -> str | None:
         if self._by_last is None:
             self._by_last = {}
             for name, entries in self._names.items():
                 self._by_last.setdefault(split_name(name)[-1], set()).update(entries)
-        premises = {p for p, private in self._by_last.get(last, ()) if private is None or private == path}
+        premises = {e.premise for e in self._by_last.get(last, ()) if self._visible(e, path, at)}
         return premises.pop() if len(premises) == 1 else None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """Where a known name comes from."""
+
+    premise: str
+    """The declaration it stands for."""
+    private: str | None
+    """The file of a private declaration (visible there only), else None."""
+    module: str
+    """The declaring file's module."""
+    start: tuple[int, int]
+    """(line, column) of the declaration."""
 
 
 def _join(prefix: str, name: str) -> str:
@@ -169,8 +228,9 @@ def resolve_identifiers(decl: Declaration, index: NameIndex) -> tuple[str, ...]:
     namespaces = tuple(split_name(decl.name)[:-1]) if decl.name else decl.namespaces
     prefixes = index.prefixes(namespaces, decl.opens)
     out: dict[str, None] = {}
+    at = (decl.start.line, decl.start.column)
     for identifier in decl.identifiers:
-        found = index.resolve(identifier, prefixes, decl.path)
+        found = index.resolve(identifier, prefixes, decl.path, at)
         if found is not None and found != decl.name:
             out[found] = None
     return tuple(out)
