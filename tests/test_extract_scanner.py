@@ -262,11 +262,11 @@ def test_commands_inside_a_proof_do_not_end_it() -> None:
         "  aux : Nat := 0\n"
         "theorem g : True := trivial\n"
     )
-    f, g = decls(text)
-    assert f.end == Pos(8, 17)
+    f, aux, g = decls(text)
+    assert f.end == Pos(6, 29)  # its proof ends before the `where` helpers (records of their own)
     assert f.steps == ("open Nat in\n  set_option maxRecDepth 100 in\n  exact succ n",
                        "set_option maxRecDepth 100 in\n  exact succ n", "exact succ n")
-    assert g.name == "g"
+    assert g.name == "g" and (aux.name, aux.proof) == ("f.aux", "0")  # the `where` helper, after termination_by
 
 
 def test_statement_proof_split() -> None:
@@ -382,3 +382,20 @@ def test_dot_notation_on_a_local_follows_its_binder_type() -> None:
         "theorem u : True → True := fun h => h.elim\n", "A.lean").declarations}
     assert found == {"t": ("Map.find?", "a", "Graph.neighbors?", "v", "Nat.succ_le", "exact", "Foo.elim"),
                      "u": ("h.elim",)}  # type unknown: kept for the resolver's suffix fallback
+
+
+def test_where_helpers_and_simprocs_are_declarations() -> None:
+    found = scan_source(
+        "namespace G\ndef dfs (n : Nat) : Nat := visitVertex n + other\nwhere\n  visitVertex (k : Nat) : Nat := k + 1\n"
+        "  other : Nat := 2\nend G\n"
+        "theorem w : True := by\n  exact aux\nwhere aux : True := trivial\n"
+        "simproc [simp, seval] reduceFoo (Foo _) := fun e => return .continue\n"
+        "dsimproc reduceBar (Bar _) := fun e => return .continue\n"
+        "instance : Inhabited Nat where\n  default := 0\n", "A.lean").declarations
+    assert [(d.kind, d.name, d.identifiers, d.start.line, d.end.line) for d in found] == [
+        ("def", "G.dfs", ("dfs.visitVertex", "dfs.other"), 2, 2),
+        ("def", "G.dfs.visitVertex", (), 4, 4), ("def", "G.dfs.other", (), 5, 5),
+        ("theorem", "w", ("exact", "w.aux"), 7, 8), ("theorem", "w.aux", ("trivial",), 9, 9),
+        ("simproc", "reduceFoo", (), 10, 10), ("simproc", "reduceBar", (), 11, 11),
+        ("instance", "instInhabitedNat", ("default",), 12, 13)]  # an instance's `where` gives fields
+    assert found[0].proof == "visitVertex n + other" and found[1].statement == "visitVertex (k : Nat) : Nat"

@@ -332,7 +332,7 @@ class _FileScanner:
     # -- declarations ---------------------------------------------------------------------------------
 
     def _declaration(self, i: int, j: int, end: int, private: bool) -> None:
-        kinds, texts, toks, text = self.kinds, self.texts, self.toks, self.text
+        kinds, texts, toks = self.kinds, self.texts, self.toks
         last = end - 1
         while last > j and kinds[last] in (DOC, MODDOC):
             last -= 1
@@ -341,19 +341,32 @@ class _FileScanner:
         if kind == "class" and k <= last and texts[k] == "inductive":
             k += 1
         partner = match_brackets(toks, i, end)
-        if kind == "instance" and k <= last and texts[k] == "(" and k + 1 <= last and texts[k + 1] == "priority":
-            p = partner[k - i]
+        if kind in ("instance", "simproc") and k <= last and texts[k] in ("(", "[") and k + 1 <= last and (
+                kind == "simproc" or texts[k + 1] == "priority"):
+            p = partner[k - i]  # `instance (priority := …)`, `simproc [simp, seval] name …`
             k = p + 1 if p > 0 else k + 1
         name = ""
         if kind != "example" and k <= last and kinds[k] == IDENT and texts[k] not in KEYWORDS:
             name = normalize_name(texts[k])
             k += 1
+        self._emit(i, j, k, last, kind, name, partner, private)
+
+    def _emit(self, i: int, j: int, k: int, last: int, kind: str, name: str, partner: list[int], private: bool,
+              parent: str = "") -> None:
+        """Record the declaration whose code starts at ``i``, statement at ``j``, header after the name at
+        ``k``, and last token ``last`` (``partner`` matches brackets from ``i``); then its ``where`` helpers.
+        ``parent``: the full name of the declaration whose ``where`` helper this is."""
+        kinds, texts, toks, text = self.kinds, self.texts, self.toks, self.text
         body, delimiter = self._body(k, last + 1, kind, partner, i)
+        helpers = self._where(body, last, partner, i) if body >= 0 and delimiter != "where" and \
+            kind not in STRUCTURAL and not parent else -1
+        if helpers >= 0:
+            last_of_all, last = last, helpers - 1
         head_end = body if body >= 0 else last + 1
         header_locals = signature_binders(toks, k, head_end, partner, i)
         if kind == "instance" and not name:
             name = self._instance_name(k, head_end, header_locals)
-        full_name = self._full_name(name)
+        full_name = f"{parent}.{name}" if parent else self._full_name(name)
         code_from = i
         while code_from < j and kinds[code_from] == DOC:
             code_from += 1
@@ -373,6 +386,11 @@ class _FileScanner:
             types = {**self.variable_types, **binder_types(toks, k, head_end, partner, i)}
             identifiers = body_identifiers(toks, lo, last + 1, locals_, types, heads)
             sorry_in_proof = any(kinds[t] == IDENT and texts[t] in ("sorry", "admit") for t in range(lo, last + 1))
+        helper_names = self._helper_names(helpers, last_of_all) if helpers >= 0 else {}
+        if helper_names:  # inside the body, a helper's short name is the helper (`visitVertex` → `dfs.visitVertex`)
+            short = name.rsplit(".", 1)[-1]
+            identifiers = tuple(dict.fromkeys(
+                f"{short}.{ident}" if ident.split(".", 1)[0] in helper_names else ident for ident in identifiers))
         self.decls.append(Declaration(
             name=full_name,
             kind=kind,
@@ -390,6 +408,37 @@ class _FileScanner:
             namespaces=tuple(self.namespaces),
             opens=tuple(self.opens + self.pending),
         ))
+        if helper_names and full_name:
+            helper_kind = kind if kind in ("theorem", "lemma") else "def"
+            for start, stop_at in helper_names.values():
+                sub = match_brackets(toks, start, stop_at + 1)
+                self._emit(start, start, start + 1, stop_at, helper_kind, normalize_name(texts[start]), sub,
+                           private, parent=full_name)
+
+    def _where(self, body: int, last: int, partner: list[int], base: int) -> int:
+        """Index of a ``where`` after the body that starts at ``body`` (outside brackets), or -1."""
+        kinds, texts = self.kinds, self.texts
+        t = body + 1
+        while t <= last:
+            if kinds[t] == SYM and texts[t] in OPENERS:
+                p = partner[t - base]
+                t = p + 1 if t < p <= last else t + 1
+                continue
+            if kinds[t] == IDENT and texts[t] == "where" and t < last:
+                return t
+            t += 1
+        return -1
+
+    def _helper_names(self, where: int, last: int) -> dict[str, tuple[int, int]]:
+        """The helpers after ``where`` (each a line at the first helper's column): name → (first, last)."""
+        kinds, texts, cols, bol = self.kinds, self.texts, self.cols, self.bol
+        first = where + 1
+        starts = [t for t in range(first, last + 1) if t == first or (bol[t] and cols[t] <= cols[first])]
+        out: dict[str, tuple[int, int]] = {}
+        for a, b in zip(starts, [*starts[1:], last + 1]):
+            if kinds[a] == IDENT and texts[a] not in KEYWORDS and cols[a] == cols[first]:
+                out.setdefault(texts[a], (a, b - 1))
+        return out
 
     def _full_name(self, name: str) -> str:
         if not name:

@@ -12,7 +12,7 @@ DECL_WORDS = {
     "theorem": "theorem", "lemma": "lemma", "def": "def", "abbrev": "abbrev", "instance": "instance",
     "structure": "structure", "class": "class", "inductive": "inductive", "axiom": "axiom",
     "opaque": "opaque", "example": "example", "problem": "theorem", "determine": "def",
-    "irreducible_def": "def",
+    "irreducible_def": "def", "simproc": "simproc", "dsimproc": "simproc",
 }
 # Kinds whose whole text (fields, constructors) is the premise code.
 STRUCTURAL = frozenset({"structure", "class", "inductive"})
