@@ -63,6 +63,7 @@ class NameIndex:
         self.suffix_fallback = suffix_fallback
         """Resolve ``h.foo`` with a local ``h`` by the unique declaration ending in ``foo``."""
         self._names: dict[str, list[_Entry]] = {}
+        self._seen: set[tuple[str, str, str | None, str]] = set()
         self._namespaces: set[str] = set()
         self._by_last: dict[str, set[_Entry]] | None = None
         self._prefixes: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
@@ -92,9 +93,13 @@ class NameIndex:
             self._add(alias, entry)
 
     def _add(self, name: str, entry: "_Entry") -> None:
-        entries = self._names.setdefault(name, [])
-        if entry not in entries:
-            entries.append(entry)
+        # A name declared again in the same module keeps its first (earliest) entry: constant time, so a
+        # file repeating one declaration thousands of times stays linear.
+        key = (name, entry.premise, entry.private, entry.module)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self._names.setdefault(name, []).append(entry)
         parts = split_name(name)
         for k in range(1, len(parts)):
             self._namespaces.add(".".join(parts[:k]))
