@@ -55,6 +55,12 @@ def body_identifiers(toks: Tokens, lo: int, hi: int, locals_: set[str], types: d
     types, heads = types or {}, heads or {}
     seen: dict[str, None] = {}
     for t in range(lo, hi):
+        if kinds[t] == FIELD and t in heads:  # `.inl`: only with the matched local's type
+            if heads[t] in types:
+                text = f"{types[heads[t]]}{texts[t]}"
+                if text not in seen:
+                    seen[text] = None
+            continue
         if kinds[t] == IDENT:
             text = texts[t]
             head, dot, rest = text.partition(".")
@@ -248,6 +254,8 @@ def _binder_region(toks: Tokens, t: int, hi: int, alternatives: bool, heads: lis
                     heads.append(t)
                 else:
                     names.append(text)
+        elif kind == FIELD and arm and kinds[t - 1] != IDENT and not (kinds[t - 1] == SYM and texts[t - 1] in CLOSERS):
+            heads.append(t)  # `| .inl hp =>`: the constructor, by the matched value's type
         elif kind != FIELD and depth == 0 and not (arm and kind == NUMBER):
             return names, t, ""
         t += 1

@@ -234,8 +234,11 @@ def resolve_identifiers(decl: Declaration, index: NameIndex) -> tuple[str, ...]:
     prefixes = index.prefixes(namespaces, decl.opens)
     out: dict[str, None] = {}
     at = (decl.start.line, decl.start.column)
+    short = decl.name.rsplit(".", 1)[-1] if decl.name else ""
     for identifier in decl.identifiers:
         found = index.resolve(identifier, prefixes, decl.path, at)
+        if found is None and short and identifier.split(".", 1)[0] == short:
+            found = index.resolve(identifier, prefixes, decl.path)  # its own `where` helpers come after it
         if found is not None and found != decl.name:
             out[found] = None
     return tuple(out)

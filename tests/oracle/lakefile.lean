@@ -1,0 +1,7 @@
+import Lake
+open Lake DSL
+
+package oracle
+
+@[default_target]
+lean_lib Oracle
