@@ -18,6 +18,7 @@ __all__ = [
     "Repo",
     "SourceFile",
     "Declaration",
+    "Notation",
     "Premise",
     "Theorem",
     "TacticStep",
@@ -150,6 +151,34 @@ class Declaration:
     """Enclosing namespace stack at the declaration (``("Foo", "Bar")``)."""
     opens: tuple[str, ...] = ()
     """Namespaces opened in scope at the declaration, innermost last."""
+    typed: tuple[tuple[str, int], ...] = ()
+    """Those of ``identifiers`` that dot notation on a local of known type gave (``Map.find?`` from
+    ``m.find?``, ``m : Map α β``), with the number of leading name components that are the type: the prefix
+    fallback may cut such a name (``T.f.g`` → ``T.f``) but never down to the type alone."""
+    symbols: tuple[str, ...] = ()
+    """Distinct symbols of the body beyond Lean's core syntax (``⟪``): uses of notations, resolved across
+    files to the function a notation unfolds to."""
+
+
+@dataclass(frozen=True)
+class Notation:
+    """A ``notation`` / ``infix`` … command whose leading literal is one symbol: a use of it is a use of the
+    function it unfolds to."""
+
+    symbol: str
+    """The leading literal (``⟪``)."""
+    target: str
+    """The function it unfolds to, as written (``Pt.mk``)."""
+    path: str
+    """File it is declared in."""
+    start: Pos
+    """Its position."""
+    namespaces: tuple[str, ...] = ()
+    """Namespaces around it (its target is looked up from there)."""
+    opens: tuple[str, ...] = ()
+    """Namespaces opened there."""
+    local: bool = False
+    """``local`` / ``scoped``: visible in its own file only (scoped: also where its namespace is opened)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +191,8 @@ class FileScan:
     """Declarations in source order."""
     warnings: tuple[str, ...] = ()
     """Problems met (bad UTF-8, unterminated comment, ...); each names the file."""
+    notations: tuple[Notation, ...] = ()
+    """Its notations whose leading literal is one symbol."""
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,27 @@ def test_constructors_fields_and_recursors_resolve_to_their_type() -> None:
     assert derived_names(lib[0]) == ()
 
 
+def test_dot_notation_on_a_typed_local_is_exact() -> None:
+    # `h : S` and `h.nothing`: `S.nothing` is not declared, so no premise (not `S` by the prefix rule).
+    assert premises_of("theorem t (h : S) : True := h.nothing\n") == ()
+    assert premises_of("theorem t (h : S) : Nat := h.field\n") == ("S",)  # a field: the structure's premise
+
+
+def test_a_tactic_name_is_no_premise() -> None:
+    # Inside `namespace S`, the tactic `ext` would otherwise resolve to the structure's derived `S.ext`.
+    assert premises_of("namespace S\ntheorem t : True := by\n  ext\n  exact x\nend S\n") == ("x",)
+
+
+def test_notation_is_a_use_of_what_it_unfolds_to() -> None:
+    defs = scan_source("structure Pt where\n  x : Nat\nnotation \"⟪\" a \"⟫\" => Pt.mk a\n"
+                       "local notation \"⊞\" a => Pt.mk a\n", "Defs.lean")
+    user = scan_source("import Defs\ntheorem t : (⟪1⟫).x = 1 := by\n  show (⟪1⟫).x = 1\n  rfl\n"
+                       "theorem u : True := by\n  have := ⊞ 1\n  trivial\n", "User.lean")
+    index = NameIndex.from_scans([defs, user])
+    assert [resolve_identifiers(d, index) for d in user.declarations] == [("Pt",), ()]  # a local one stays home
+    assert [(n.symbol, n.target, n.local) for n in defs.notations] == [("⟪", "Pt.mk", False), ("⊞", "Pt.mk", True)]
+
+
 def test_suffix_fallback_for_dot_notation_on_locals() -> None:
     scans, decl = scans_with("theorem t : True → True := fun h => h.field\n")  # `h`'s type unknown
     assert resolve_identifiers(decl, NameIndex.from_scans(scans)) == ()

@@ -50,7 +50,7 @@ def test_whole_record_of_a_theorem_in_a_namespace() -> None:
             code="@[simp]\ntheorem add_zero' (n : ℕ) : n + 0 = n",
             steps=("induction n with\n  | zero => rfl\n  | succ k ih => simp [Nat.add_succ]", "rfl",
                    "simp [Nat.add_succ]"),
-            identifiers=("induction", "rfl", "simp", "Nat.add_succ"),
+            identifiers=("Nat.add_succ",),
             namespaces=("Foo",), opens=("Nat",),
         ),),
     )
@@ -327,8 +327,9 @@ def test_identifiers_leave_out_keywords_and_local_binders() -> None:
         "  exact ha.trans (Or.inl this)\n"
     )
     # `hm` in `cases hm : m` is a binder the scanner does not recognise (best effort)
-    assert d.identifiers == ("intro", "obtain", "Foo.bar", "rcases", "h2", "rfl", "induction", "exact",
-                             "Nat.le_refl", "baz", "cases", "hm", "qux", "_root_.quux", "ha.trans", "Or.inl")
+    # tactic names (`intro`, `obtain`, `exact` …, the first word of each step) name no declaration
+    assert d.identifiers == ("Foo.bar", "h2", "rfl", "Nat.le_refl", "baz", "hm", "qux", "_root_.quux", "ha.trans",
+                             "Or.inl")
 
 
 def test_imports() -> None:
@@ -369,9 +370,9 @@ def test_pattern_variables_are_bound_and_matched_constructors_are_uses() -> None
         "def f7 (o : Option Nat) : Nat := match o with\n  | some (x + 1) => x\n  | none => 1\n"
         "theorem f8 (n : ℕ) : n + 0 = n := by\n  induction n with\n  | zero => rfl\n  | succ k ih => simp [k]\n",
         "A.lean").declarations}
-    assert found == {"andN": ("True", "andN"), "f1": ("rfl",), "f2": (), "f3": ("intro", "obtain", "rcases", "exact"),
+    assert found == {"andN": ("True", "andN"), "f1": ("rfl",), "f2": (), "f3": (),
                      "f4": ("XOr.inl", "Or.inl", "XOr.inr", "Or.inr"), "f5": ("f5",), "f7": ("Option.some",),
-                     "f8": ("induction", "rfl", "simp")}  # a tactic's case name (`succ`) is no use
+                     "f8": ()}  # a tactic's case name (`succ`) is no use
 
 
 def test_dot_notation_on_a_local_follows_its_binder_type() -> None:
@@ -380,7 +381,7 @@ def test_dot_notation_on_a_local_follows_its_binder_type() -> None:
         "theorem t (m : Map α β) (h : Foo) (k : ℕ) : True := by\n  have := m.find? a\n  have := g.neighbors? v\n"
         "  have := k.succ_le\n  exact h.elim\n"
         "theorem u : True → True := fun h => h.elim\n", "A.lean").declarations}
-    assert found == {"t": ("Map.find?", "a", "Graph.neighbors?", "v", "Nat.succ_le", "exact", "Foo.elim"),
+    assert found == {"t": ("Map.find?", "a", "Graph.neighbors?", "v", "Nat.succ_le", "Foo.elim"),
                      "u": ("h.elim",)}  # type unknown: kept for the resolver's suffix fallback
 
 
@@ -395,7 +396,7 @@ def test_where_helpers_and_simprocs_are_declarations() -> None:
     assert [(d.kind, d.name, d.identifiers, d.start.line, d.end.line) for d in found] == [
         ("def", "G.dfs", ("dfs.visitVertex", "dfs.other"), 2, 2),
         ("def", "G.dfs.visitVertex", (), 4, 4), ("def", "G.dfs.other", (), 5, 5),
-        ("theorem", "w", ("exact", "w.aux"), 7, 8), ("theorem", "w.aux", ("trivial",), 9, 9),
+        ("theorem", "w", ("w.aux",), 7, 8), ("theorem", "w.aux", ("trivial",), 9, 9),
         ("simproc", "reduceFoo", (), 10, 10), ("simproc", "reduceBar", (), 11, 11),
         ("instance", "instInhabitedNat", ("default",), 12, 13)]  # an instance's `where` gives fields
     assert found[0].proof == "visitVertex n + other" and found[1].statement == "visitVertex (k : Nat) : Nat"

@@ -38,13 +38,16 @@ _ARGUMENT_SYMS = frozenset({"(", "⟨", "_", "[", "@"})
 
 
 def body_identifiers(toks: Tokens, lo: int, hi: int, locals_: set[str], types: dict[str, str] | None = None,
-                     heads: dict[int, str | None] | None = None) -> tuple[str, ...]:
+                     heads: dict[int, str | None] | None = None, typed: dict[str, int] | None = None,
+                     tactics: frozenset[int] = frozenset()) -> tuple[str, ...]:
     """Distinct names of ``toks[lo:hi]`` in first-use order, keywords and ``locals_`` left out.
 
     ``types`` maps a local to the head of its binder's type: dot notation on it (``m.find?`` with
     ``m : Map α β``) is a use of ``Map.find?``. ``heads`` maps the token index of a constructor at the head
     of a pattern (``| inl hp hnq =>``) to the local matched on; with that local's type ``XOr`` it is a use
-    of ``XOr.inl`` (``None``: a tactic's case name, no use).
+    of ``XOr.inl`` (``None``: a tactic's case name, no use). Names made from a type go into ``typed`` too,
+    with the number of their leading components that are the type. Tokens in ``tactics`` (the first of each
+    tactic step: ``ext``, ``simp``) name tactics, not declarations: left out.
 
     >>> from leanagent.extract.lexer import tokenize
     >>> toks = tokenize("exact m.find? a")
@@ -58,10 +61,11 @@ def body_identifiers(toks: Tokens, lo: int, hi: int, locals_: set[str], types: d
         if kinds[t] == FIELD and t in heads:  # `.inl`: only with the matched local's type
             if heads[t] in types:
                 text = f"{types[heads[t]]}{texts[t]}"
-                if text not in seen:
-                    seen[text] = None
+                seen.setdefault(text, None)
+                if typed is not None:
+                    typed[text] = types[heads[t]].count(".") + 1
             continue
-        if kinds[t] == IDENT:
+        if kinds[t] == IDENT and t not in tactics:
             text = texts[t]
             head, dot, rest = text.partition(".")
             if dot and head in locals_:
@@ -70,11 +74,15 @@ def body_identifiers(toks: Tokens, lo: int, hi: int, locals_: set[str], types: d
                         seen[text] = None  # kept for the resolver's (optional) suffix fallback
                     continue
                 text = f"{types[head]}.{rest}"
+                if typed is not None:
+                    typed[text] = types[head].count(".") + 1
             elif t in heads:
                 if heads[t] is None:
                     continue  # a case name of a tactic's arm
                 if heads[t] in types:
                     text = f"{types[heads[t]]}.{text}"
+                    if typed is not None:
+                        typed[text] = types[heads[t]].count(".") + 1
             if text not in seen and text not in KEYWORDS and text not in locals_:
                 seen[text] = None
     return tuple(seen)
@@ -226,7 +234,7 @@ def _binder_region(toks: Tokens, t: int, hi: int, alternatives: bool, heads: lis
     names: list[str] = []
     first, depth, typed_at = t, 0, -1
     while t < hi:
-        if bol[t] and (t > first or texts[t] == "|"):  # `with` ending its line: the arms below are their own
+        if bol[t]:  # a binder word ending its line (`intros`, `with`) binds nothing below it
             return names, t, "\n"
         kind, text = kinds[t], texts[t]
         if kind == SYM:

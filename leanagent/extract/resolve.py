@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from database.records import Declaration, FileScan
+from database.records import Declaration, FileScan, Notation
 from leanagent.extract.lexer import IDENT, SYM, normalize_name, split_name, tokenize
 from leanagent.extract.scanner import module_name
 from leanagent.extract.words import KEYWORDS
@@ -69,6 +69,7 @@ class NameIndex:
         self._prefixes: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
         self._imports: dict[str, tuple[str, ...]] | None = None  # module → imports; None: visibility unchecked
         self._closure: dict[str, frozenset[str]] = {}
+        self._notations: dict[str, list[Notation]] = {}
 
     @classmethod
     def from_scans(cls, scans: Iterable[FileScan], suffix_fallback: bool = False) -> "NameIndex":
@@ -80,7 +81,26 @@ class NameIndex:
             index._imports.setdefault(scan.file.module, tuple(scan.file.imports))
             for decl in scan.declarations:
                 index.add(decl)
+            for notation in scan.notations:
+                index._notations.setdefault(notation.symbol, []).append(notation)
         return index
+
+    def notation_uses(self, symbols: Iterable[str], path: str, at: tuple[int, int]) -> list[str]:
+        """Premises that the notations behind ``symbols`` unfold to, for a use in ``path`` at ``at``: a
+        notation declared earlier in that file, or (unless ``local``/``scoped``) in a file it imports."""
+        out = []
+        for symbol in symbols:
+            for notation in self._notations.get(symbol, ()):
+                where = (notation.start.line, notation.start.column)
+                same = notation.path == path
+                if (same and where < at) or (not same and not notation.local and self._imports is not None
+                                              and module_name(notation.path) in self.imported(module_name(path))):
+                    prefixes = self.prefixes(notation.namespaces, notation.opens)
+                    found = self.resolve(notation.target, prefixes, notation.path, where)
+                    if found is not None:
+                        out.append(found)
+                    break  # the first visible one (the file's own, then imports in scan order)
+        return out
 
     def add(self, decl: Declaration) -> None:
         """Make ``decl`` (and its constructors, fields, recursors) known."""
@@ -193,6 +213,17 @@ class NameIndex:
             return self._unique_last(parts[-1], path, at)
         return None
 
+    def resolve_exact(self, identifier: str, prefixes: tuple[str, ...], path: str = "",
+                      at: tuple[int, int] | None = None, keep: int = 1) -> str | None:
+        """The premise ``identifier`` names under ``prefixes``, cut by the prefix fallback to no fewer than
+        ``keep`` components, and without the suffix fallback."""
+        parts = split_name(normalize_name(identifier))
+        for cut in range(len(parts), min(keep, len(parts)) - 1, -1):
+            found = self._under(".".join(parts[:cut]), prefixes, path, at)
+            if found is not None:
+                return found
+        return None
+
     def _under(self, name: str, prefixes: tuple[str, ...], path: str, at: tuple[int, int] | None) -> str | None:
         for prefix in prefixes:
             found = self.lookup(_join(prefix, name), path, at)
@@ -235,11 +266,20 @@ def resolve_identifiers(decl: Declaration, index: NameIndex) -> tuple[str, ...]:
     out: dict[str, None] = {}
     at = (decl.start.line, decl.start.column)
     short = decl.name.rsplit(".", 1)[-1] if decl.name else ""
+    typed = dict(decl.typed)
     for identifier in decl.identifiers:
+        if identifier in typed:  # `m.find?` with `m : Map`: `Map.find?` (or a longer prefix), never `Map`
+            found = index.resolve_exact(identifier, prefixes, decl.path, at, keep=typed[identifier] + 1)
+            if found is not None and found != decl.name:
+                out[found] = None
+            continue
         found = index.resolve(identifier, prefixes, decl.path, at)
         if found is None and short and identifier.split(".", 1)[0] == short:
             found = index.resolve(identifier, prefixes, decl.path)  # its own `where` helpers come after it
         if found is not None and found != decl.name:
+            out[found] = None
+    for found in index.notation_uses(decl.symbols, decl.path, at):
+        if found != decl.name:
             out[found] = None
     return tuple(out)
 

@@ -33,15 +33,17 @@ from __future__ import annotations
 import bisect
 from pathlib import Path
 
-from database.records import Declaration, FileScan, Pos, SourceFile
+from database.records import Declaration, FileScan, Notation, Pos, SourceFile
 from leanagent.extract.binders import (
     binder_types, body_binders, body_identifiers, signature_binders, variable_binders,
 )
 from leanagent.extract.lexer import (
-    CLOSERS, DOC, HASH, IDENT, MODDOC, OPENERS, SYM, Tokens, match_brackets, normalize_name, split_name, tokenize,
+    CLOSERS, DOC, HASH, IDENT, MODDOC, OPENERS, STRING, SYM, Tokens, match_brackets, normalize_name, split_name, tokenize,
 )
 from leanagent.extract.tactics import tactic_spans
-from leanagent.extract.words import COMMAND_WORDS, DECL_WORDS, IN_COMMANDS, KEYWORDS, MODIFIERS, STRUCTURAL
+from leanagent.extract.words import (
+    COMMAND_WORDS, CORE_SYMBOLS, DECL_WORDS, IN_COMMANDS, KEYWORDS, MODIFIERS, NOTATION_WORDS, STRUCTURAL,
+)
 
 __all__ = ["scan_source", "scan_file", "module_name"]
 
@@ -86,7 +88,8 @@ def scan_source(text: str | bytes, path: str, module: str | None = None) -> File
     lines = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
     file = SourceFile(path=path, module=module or module_name(path), imports=tuple(scanner.imports),
                       lines=lines)
-    return FileScan(file=file, declarations=tuple(scanner.decls), warnings=tuple(warnings))
+    return FileScan(file=file, declarations=tuple(scanner.decls), warnings=tuple(warnings),
+                    notations=tuple(scanner.notations))
 
 
 def scan_file(root: Path, relpath: str, max_bytes: int = 8_000_000) -> FileScan:
@@ -131,6 +134,7 @@ class _FileScanner:
         self.variable_types: dict[str, str] = {}  # name → head of its type, of the `variable`s in scope
         self.scopes: list[tuple[str, int, int]] = []  # (namespace component or "", len(opens), len(variables))
         self.instance_names: dict[str, int] = {}
+        self.notations: list[Notation] = []
         n = len(toks)
         self.starts = [k for k in range(n) if self.bol[k] and self._is_command_word(k)]
 
@@ -187,6 +191,8 @@ class _FileScanner:
                 end, chained = self._open(j, end, word == "export")
             elif word in ("variable", "variable!"):
                 end, chained = self._variable(j, end)
+            elif word in NOTATION_WORDS and kinds[j] == IDENT:
+                self._notation(i, j, end)
             elif word in IN_COMMANDS:
                 found = self._find(j + 1, end, "in")
                 if found >= 0:
@@ -291,6 +297,35 @@ class _FileScanner:
                 if part:
                     self.namespaces.pop()
 
+    def _notation(self, i: int, j: int, end: int) -> None:
+        """Record ``notation "⟪" a "⟫" => Pt.mk a`` (and ``infix`` …) when its first literal is one symbol
+        and what follows the last top-level ``=>`` starts with a name that is not one of its variables."""
+        kinds, texts, toks = self.kinds, self.texts, self.toks
+        literal, arrow, depth, variables = -1, -1, 0, set()
+        for t in range(j + 1, end):
+            if kinds[t] == SYM:
+                if texts[t] in OPENERS:
+                    depth += 1
+                elif texts[t] in CLOSERS:
+                    depth -= 1
+                elif texts[t] == "=>" and depth == 0:
+                    arrow = t
+            elif kinds[t] == STRING and literal < 0:
+                literal = t
+            elif kinds[t] == IDENT and arrow < 0:
+                variables.add(texts[t])
+        if literal < 0 or arrow < 0 or arrow + 1 >= end or kinds[arrow + 1] != IDENT:
+            return
+        target = texts[arrow + 1]
+        raw = self.text[toks.starts[literal] + 1:toks.ends[literal] - 1].strip()
+        inner = tokenize(raw)
+        if target in variables or target in KEYWORDS or len(inner) != 1 or inner.kinds[0] != SYM \
+                or raw in CORE_SYMBOLS:
+            return
+        local = any(texts[t] in ("local", "scoped") and kinds[t] == IDENT for t in range(i, j))
+        self.notations.append(Notation(raw, target, self.path, Pos(toks.lines[i], toks.cols[i] + 1),
+                                       tuple(self.namespaces), tuple(self.opens + self.pending), local))
+
     def _variable(self, j: int, end: int) -> tuple[int, bool]:
         """Record the names ``variable`` binds, until the scope ends (or for the next command, with ``in``);
         return (end of the command, whether it ended in ``in``)."""
@@ -374,7 +409,7 @@ class _FileScanner:
         statement = text[toks.starts[j]:toks.starts[body]] if body >= 0 else text[toks.starts[j]:stop]
         code_end = stop if kind in STRUCTURAL or body < 0 else toks.starts[body]
         code = text[toks.starts[code_from]:code_end].rstrip()
-        proof, steps, identifiers, sorry_in_proof = "", (), (), False
+        proof, steps, identifiers, sorry_in_proof, symbols, typed = "", (), (), False, (), {}
         if body >= 0:
             lo = body + 1 if delimiter == ":=" else body
             proof = text[toks.starts[lo]:stop] if lo <= last else ""
@@ -384,7 +419,11 @@ class _FileScanner:
             locals_ = (header_locals | body_binders(toks, lo, last + 1, heads) | set(self.variables)
                        | self.pending_variables)
             types = {**self.variable_types, **binder_types(toks, k, head_end, partner, i)}
-            identifiers = body_identifiers(toks, lo, last + 1, locals_, types, heads)
+            typed: dict[str, int] = {}
+            identifiers = body_identifiers(toks, lo, last + 1, locals_, types, heads, typed,
+                                           frozenset(a for a, _ in spans))
+            symbols = tuple(dict.fromkeys(texts[t] for t in range(lo, last + 1)
+                                          if kinds[t] == SYM and texts[t] not in CORE_SYMBOLS))
             sorry_in_proof = any(kinds[t] == IDENT and texts[t] in ("sorry", "admit") for t in range(lo, last + 1))
         helper_names = self._helper_names(helpers, last_of_all) if helpers >= 0 else {}
         if helper_names:  # inside the body, a helper's short name is the helper (`visitVertex` → `dfs.visitVertex`)
@@ -407,6 +446,8 @@ class _FileScanner:
             identifiers=identifiers,
             namespaces=tuple(self.namespaces),
             opens=tuple(self.opens + self.pending),
+            typed=tuple((i, typed[i]) for i in identifiers if i in typed),
+            symbols=symbols,
         ))
         if helper_names and full_name:
             helper_kind = kind if kind in ("theorem", "lemma") else "def"

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 __all__ = [
     "DECL_WORDS", "MODIFIERS", "COMMAND_WORDS", "IN_COMMANDS", "KEYWORDS", "BINDER_WORDS", "STRUCTURAL",
+    "NOTATION_WORDS", "CORE_SYMBOLS",
 ]
+
+# Commands that declare a notation: a use of its symbol is a use of the function it unfolds to.
+NOTATION_WORDS = frozenset({"notation", "notation3", "infix", "infixl", "infixr", "prefix", "postfix"})
+# Symbols of Lean's own syntax and core notations: never a repository's notation of its own.
+CORE_SYMBOLS = frozenset({
+    "(", ")", "[", "]", "{", "}", "⟨", "⟩", "⦃", "⦄", "{{", "}}", "@[", ":=", "=>", "↦", "|", ",", ":", ";", ".",
+    "..", "...", "←", "<-", "→", "->", "↔", "<->", "<;>", "·", "_", "@", "#", "$", "<|", "|>", "|>.", "▸", "∘",
+    "=", "≠", "<", ">", "≤", "≥", "<=", ">=", "+", "-", "*", "/", "%", "^", "∧", "∨", "¬", "!", "&&", "||",
+    "∀", "∃", "λ", "Σ", "Π", "×", "::", "++", "∣", "∈", "∉", "⁻¹", "?", "'", "`", "%[", "&", "~", "==", "!=",
+    "∩", "∪", "⊆", "⊂", "\\", "<$>", "<*>", ">>=", "*>", "<*", "⟦", "⟧", "∅", "⊤", "⊥", "∑", "∏", "•", "≃", "≅",
+})
 
 # Declaration keywords → record kind. Besides Lean's own, two commands of compfiles' ProblemExtraction
 # (`problem` elaborates to a theorem, `determine` to a definition) and Mathlib's `irreducible_def`.

@@ -16,3 +16,7 @@ theorem steps_seq : 1 = 1 ∧ 2 = 2 := by
 
 theorem steps_semi (n : Nat) : double n = n + n := by
   unfold double; rfl
+
+theorem steps_intros : ∀ n : Nat, double n = n + n := by
+  intros
+  apply double_eq
