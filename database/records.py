@@ -155,6 +155,8 @@ class Declaration:
     """Those of ``identifiers`` that dot notation on a local of known type gave (``Map.find?`` from
     ``m.find?``, ``m : Map α β``), with the number of leading name components that are the type: the prefix
     fallback may cut such a name (``T.f.g`` → ``T.f``) but never down to the type alone."""
+    mutual: Pos | None = None
+    """Start of the ``mutual`` block it is declared in (its members see each other), else None."""
     symbols: tuple[str, ...] = ()
     """Distinct symbols of the body beyond Lean's core syntax (``⟪``): uses of notations, resolved across
     files to the function a notation unfolds to."""

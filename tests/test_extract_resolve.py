@@ -114,6 +114,13 @@ def test_dot_notation_on_a_typed_local_is_exact() -> None:
     assert premises_of("theorem t (h : S) : Nat := h.field\n") == ("S",)  # a field: the structure's premise
 
 
+def test_members_of_a_mutual_block_see_each_other() -> None:
+    scan = scan_source("mutual\ntheorem ev : True := od\ntheorem od : True := ev\nend\n"
+                       "theorem after : True := od\n", "M.lean")
+    index = NameIndex.from_scans([scan])
+    assert [resolve_identifiers(d, index) for d in scan.declarations] == [("od",), ("ev",), ("od",)]
+
+
 def test_a_tactic_name_is_no_premise() -> None:
     # Inside `namespace S`, the tactic `ext` would otherwise resolve to the structure's derived `S.ext`.
     assert premises_of("namespace S\ntheorem t : True := by\n  ext\n  exact x\nend S\n") == ("x",)

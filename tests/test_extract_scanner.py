@@ -398,5 +398,5 @@ def test_where_helpers_and_simprocs_are_declarations() -> None:
         ("def", "G.dfs.visitVertex", (), 4, 4), ("def", "G.dfs.other", (), 5, 5),
         ("theorem", "w", ("w.aux",), 7, 8), ("theorem", "w.aux", ("trivial",), 9, 9),
         ("simproc", "reduceFoo", (), 10, 10), ("simproc", "reduceBar", (), 11, 11),
-        ("instance", "instInhabitedNat", ("default",), 12, 13)]  # an instance's `where` gives fields
+        ("instance", "instInhabitedNat", (), 12, 13)]  # an instance's `where` gives fields, not uses
     assert found[0].proof == "visitVertex n + other" and found[1].statement == "visitVertex (k : Nat) : Nat"

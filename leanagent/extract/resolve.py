@@ -106,8 +106,9 @@ class NameIndex:
         """Make ``decl`` (and its constructors, fields, recursors) known."""
         if not decl.name or decl.kind == "example":
             return
+        seen_from = decl.mutual or decl.start  # a `mutual` block's members see each other
         entry = _Entry(decl.name, decl.path if decl.private else None, module_name(decl.path),
-                       (decl.start.line, decl.start.column))
+                       (seen_from.line, seen_from.column))
         self._add(decl.name, entry)
         for alias in derived_names(decl):
             self._add(alias, entry)

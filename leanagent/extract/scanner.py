@@ -135,6 +135,7 @@ class _FileScanner:
         self.scopes: list[tuple[str, int, int]] = []  # (namespace component or "", len(opens), len(variables))
         self.instance_names: dict[str, int] = {}
         self.notations: list[Notation] = []
+        self.mutual: list[tuple[int, Pos]] = []  # (scope depth, position) of the `mutual` blocks open now
         n = len(toks)
         self.starts = [k for k in range(n) if self.bol[k] and self._is_command_word(k)]
 
@@ -289,8 +290,12 @@ class _FileScanner:
         elif word in ("section", "mutual"):
             for _ in parts or [""]:
                 self.scopes.append(("", len(self.opens), len(self.variables)))
+            if word == "mutual":
+                self.mutual.append((len(self.scopes), Pos(self.toks.lines[j], self.toks.cols[j] + 1)))
         else:  # end
             for _ in range(min(len(parts) or 1, len(self.scopes))):
+                if self.mutual and self.mutual[-1][0] == len(self.scopes):
+                    self.mutual.pop()
                 part, opens, variables = self.scopes.pop()
                 del self.opens[opens:]
                 del self.variables[variables:]
@@ -420,8 +425,12 @@ class _FileScanner:
                        | self.pending_variables)
             types = {**self.variable_types, **binder_types(toks, k, head_end, partner, i)}
             typed: dict[str, int] = {}
-            identifiers = body_identifiers(toks, lo, last + 1, locals_, types, heads, typed,
-                                           frozenset(a for a, _ in spans))
+            skip = {a for a, _ in spans}
+            if delimiter == "where" and kind not in STRUCTURAL:  # `where` fields: `f x := v` labels and binds
+                fields = self._field_headers(body, last)
+                skip.update(fields)
+                locals_ |= {texts[t] for t in fields if kinds[t] == IDENT}
+            identifiers = body_identifiers(toks, lo, last + 1, locals_, types, heads, typed, frozenset(skip))
             symbols = tuple(dict.fromkeys(texts[t] for t in range(lo, last + 1)
                                           if kinds[t] == SYM and texts[t] not in CORE_SYMBOLS))
             sorry_in_proof = any(kinds[t] == IDENT and texts[t] in ("sorry", "admit") for t in range(lo, last + 1))
@@ -447,6 +456,7 @@ class _FileScanner:
             namespaces=tuple(self.namespaces),
             opens=tuple(self.opens + self.pending),
             typed=tuple((i, typed[i]) for i in identifiers if i in typed),
+            mutual=self.mutual[-1][1] if self.mutual else None,
             symbols=symbols,
         ))
         if helper_names and full_name:
@@ -455,6 +465,16 @@ class _FileScanner:
                 sub = match_brackets(toks, start, stop_at + 1)
                 self._emit(start, start, start + 1, stop_at, helper_kind, normalize_name(texts[start]), sub,
                            private, parent=full_name)
+
+    def _field_headers(self, where: int, last: int) -> list[int]:
+        """Tokens of each ``field args :=`` header of a structure instance after ``where``."""
+        out: list[int] = []
+        for a, b in self._helper_names(where, last).values():
+            t = a
+            while t <= b and not (self.kinds[t] == SYM and self.texts[t] in (":=", "|")):
+                out.append(t)
+                t += 1
+        return out
 
     def _where(self, body: int, last: int, partner: list[int], base: int) -> int:
         """Index of a ``where`` after the body that starts at ``body`` (outside brackets), or -1."""
@@ -491,10 +511,15 @@ class _FileScanner:
     def _body(self, k: int, hi: int, kind: str, partner: list[int], base: int) -> tuple[int, str]:
         """Index and text of the token that starts the body (``:=``, ``where``, ``|``), or (-1, "")."""
         kinds, texts = self.kinds, self.texts
+        lets = 0  # `let x := v` / `have h := v` in the statement: that `:=` is theirs
         while k < hi:
             kind_k, text = kinds[k], texts[k]
+            if kind_k == IDENT and text in ("let", "have", "letI", "haveI"):
+                lets += 1
             if kind_k == SYM:
-                if text == ":=":
+                if text == ":=" and lets:
+                    lets -= 1
+                elif text == ":=":
                     return k, text
                 if text == "|" and (kind in ("inductive", "class") or self._equation(k + 1, hi, partner, base)):
                     return k, text
