@@ -19,6 +19,8 @@ pattern variables after an operator (``| n + 1 =>``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from leanagent.extract.lexer import CLOSERS, FIELD, IDENT, NUMBER, OPENERS, SYM, Tokens
 from leanagent.extract.words import BINDER_WORDS, KEYWORDS
 
@@ -99,26 +101,35 @@ def binder_types(toks: Tokens, lo: int, hi: int, partner: list[int], base: int) 
     """
     kinds, texts = toks.kinds, toks.texts
     found: dict[str, str] = {}
+    for _, group, t, close in binder_groups(toks, lo, hi, partner, base, plain_names=True):
+        if t < close and kinds[t] == SYM and texts[t] == ":" and t + 1 < close and kinds[t + 1] == IDENT \
+                and texts[t + 1] not in KEYWORDS and (t + 2 >= close or texts[t + 2] not in _ARROWS):
+            found.update((name, _NOTATION.get(texts[t + 1], texts[t + 1])) for name in group)
+    return found
+
+
+def binder_groups(toks: Tokens, lo: int, hi: int, partner: list[int], base: int, *, plain_names: bool = False,
+                  stop_at_colon: bool = False) -> Iterator[tuple[int, list[str], int, int]]:
+    """Each bracketed binder group of ``toks[lo:hi]`` as (opener, the names at its head, index of the first
+    token after them, index of its closer): ``(a b : T)`` gives ``["a", "b"]`` and the ``:``. Dotted names
+    end the head (and keywords too with ``plain_names``); ``stop_at_colon``: a ``:`` outside brackets ends
+    the walk (the signature's type begins)."""
+    kinds, texts = toks.kinds, toks.texts
     k = lo
     while k < hi:
         if kinds[k] == SYM and texts[k] in _BRACKET_BINDERS:
             p = partner[k - base]
             close = p if k < p < hi else hi
-            group: list[str] = []
-            for t in range(k + 1, close):
-                if kinds[t] == IDENT and "." not in texts[t] and texts[t] not in KEYWORDS:
-                    group.append(texts[t])
-                    continue
-                if kinds[t] == SYM and texts[t] == ":" and t + 1 < close and kinds[t + 1] == IDENT \
-                        and texts[t + 1] not in KEYWORDS and (t + 2 >= close or texts[t + 2] not in _ARROWS):
-                    found.update((name, _NOTATION.get(texts[t + 1], texts[t + 1])) for name in group)
-                break
+            t = k + 1
+            while t < close and kinds[t] == IDENT and "." not in texts[t] and not (
+                    plain_names and texts[t] in KEYWORDS):
+                t += 1
+            yield k, list(texts[k + 1:t]), t, close
             k = close + 1
-        elif kinds[k] == SYM and texts[k] == ":" and k == lo:
-            break
+        elif stop_at_colon and kinds[k] == SYM and texts[k] == ":":
+            return
         else:
             k += 1
-    return found
 
 
 def signature_binders(toks: Tokens, lo: int, hi: int, partner: list[int], base: int) -> set[str]:
@@ -126,25 +137,9 @@ def signature_binders(toks: Tokens, lo: int, hi: int, partner: list[int], base: 
     binders inside it."""
     kinds, texts = toks.kinds, toks.texts
     names: set[str] = set()
-    k = lo
-    while k < hi:
-        if kinds[k] == SYM and texts[k] in _BRACKET_BINDERS:
-            p = partner[k - base]
-            close = p if k < p < hi else hi
-            group: list[str] = []
-            for t in range(k + 1, close):
-                if kinds[t] == IDENT and "." not in texts[t]:
-                    group.append(texts[t])
-                elif kinds[t] == SYM and texts[t] == ":":
-                    names.update(group)
-                    break
-                else:
-                    break
-            k = close + 1
-        elif kinds[k] == SYM and texts[k] == ":":
-            break
-        else:
-            k += 1
+    for _, group, t, close in binder_groups(toks, lo, hi, partner, base, stop_at_colon=True):
+        if t < close and kinds[t] == SYM and texts[t] == ":":
+            names.update(group)
     return names | body_binders(toks, lo, hi)
 
 
@@ -159,25 +154,9 @@ def variable_binders(toks: Tokens, lo: int, hi: int, partner: list[int], base: i
     """
     kinds, texts = toks.kinds, toks.texts
     names: set[str] = set()
-    k = lo
-    while k < hi:
-        if kinds[k] == SYM and texts[k] in _BRACKET_BINDERS:
-            p = partner[k - base]
-            close = p if k < p < hi else hi
-            group: list[str] = []
-            for t in range(k + 1, close):
-                if kinds[t] == IDENT and "." not in texts[t] and texts[t] not in KEYWORDS:
-                    group.append(texts[t])
-                else:
-                    if kinds[t] == SYM and texts[t] == ":":
-                        names.update(group)
-                    break
-            else:
-                if texts[k] != "[":
-                    names.update(group)
-            k = close + 1
-        else:
-            k += 1
+    for k, group, t, close in binder_groups(toks, lo, hi, partner, base, plain_names=True):
+        if (t < close and kinds[t] == SYM and texts[t] == ":") or (t == close and texts[k] != "["):
+            names.update(group)
     return names
 
 
