@@ -383,14 +383,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         latest = state.checkpoints[-1]
         bm25 = BM25Retriever()
         bm25.index(corpus_of(store, repos))
+        bm25_run = is_bm25_checkpoint(wd.checkpoints / latest)
         if args.baseline == "bm25":
             retriever, name = bm25, "bm25"
-        else:  # the latest checkpoint: a dense encoder, or a BM25 run's marker
+        elif bm25_run:  # a BM25 run's marker: the same ranker as the baseline, indexed once
+            retriever, name = bm25, latest
+        else:  # the latest checkpoint's dense encoder
             name = latest
             retriever = load_retriever(wd.checkpoints / name, wd.index, config.retriever.max_length,
                                        lambda: corpus_of(store, repos))
         records = score_repositories(retriever, store, repos, name, seed=config.retriever.seed)
-        beside = [] if args.baseline == "bm25" or is_bm25_checkpoint(wd.checkpoints / latest) else \
+        beside = [] if args.baseline == "bm25" or bm25_run else \
             score_repositories(bm25, store, repos, baseline_name(name), seed=config.retriever.seed)
         store.add_evaluations(records + beside)
     by_repo = {r.id: r.name for r in repos}
