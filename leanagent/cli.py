@@ -233,7 +233,8 @@ def _repos_file(args: argparse.Namespace) -> Path:
     if not EXAMPLE_REPOS.is_file():
         raise UsageError("give a repositories file (e.g. `leanagent run repos.txt`); the offline example "
                          f"{EXAMPLE_REPOS} that runs without one is not in this installation")
-    print(f"no repositories file given: running the offline example {EXAMPLE_REPOS}", file=sys.stderr)
+    if args.quiet < 2:
+        print(f"no repositories file given: running the offline example {EXAMPLE_REPOS}", file=sys.stderr)
     return EXAMPLE_REPOS
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Sequence
 
 __all__ = [
+    "METRIC_MEANINGS",
     "Matrix", "average_recall", "windowed_forgetting", "forgetting_measure", "cfr", "expanded_bwt", "bwt",
     "windowed_plasticity", "incremental_plasticity", "twcp", "aulc", "min_acc", "wc_acc",
     "lifelong_metrics", "composite_scores",
@@ -200,6 +201,23 @@ def lifelong_metrics(r: Matrix, validation: Sequence[float], *, window: int = 5)
         "wc_acc": wc_acc(r),
     }
 
+
+# What each metric of :func:`lifelong_metrics` means, in one line, and whether higher is better.
+METRIC_MEANINGS: dict[str, tuple[str, bool]] = {
+    "average_recall_at_10": ("average test Recall@10 over the repositories learned, after the last one", True),
+    "wf5": ("windowed forgetting: the largest drop of that average below its best of the 5 steps before", False),
+    "forgetting_measure": ("mean over earlier repositories of (best test R@10 ever − final test R@10)", False),
+    "cfr": ("catastrophic-forgetting resilience: lowest average R@10 over the run / highest", True),
+    "expanded_bwt": ("expanded backward transfer: mean over pairs j < i of r[i][j] − r[j][j]", True),
+    "bwt": ("backward transfer: mean over earlier repositories of final r[j] − r[j] right after learning j", True),
+    "wp5": ("windowed plasticity: mean rise of the average R@10 over 5 steps", True),
+    "incremental_plasticity": ("mean step-to-step change of validation R@10 on the repository just learned", True),
+    "twcp": ("time-weighted cumulative performance: the average R@10 curve, earlier steps weighted more", True),
+    "aulc": ("area under the average-R@10 learning curve, per step", True),
+    "min_acc": ("mean over earlier repositories of their lowest test R@10 after they were learned", True),
+    "wc_acc": ("worst-case accuracy: a mix of the last repository's R@10 and min-ACC", True),
+}
+"""name → (meaning, higher is better)."""
 
 # The paper's composite score: weights, and whether higher is better for the metric.
 _COMPOSITE = {"wf5": (0.2, False), "forgetting_measure": (0.2, False), "wp5": (0.1, True),

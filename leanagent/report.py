@@ -17,7 +17,8 @@ from typing import Sequence
 
 from leanagent.workdir import atomic_write_text
 
-__all__ = ["CurriculumRow", "ScoreRow", "SorryRow", "ReportData", "write_report", "metrics_json"]
+__all__ = ["CurriculumRow", "ScoreRow", "SorryRow", "SorryTheoremRow", "ReportData", "write_report",
+           "metrics_json"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,20 @@ class SorryRow:
     """Proved (accepted by Lean)."""
     skipped_reason: str = ""
     """Why proving was skipped (e.g. no Lean toolchain), empty when it ran."""
+
+
+@dataclass(frozen=True)
+class SorryTheoremRow:
+    """One sorry theorem and what became of it."""
+
+    repo: str
+    """Repository name."""
+    theorem: str
+    """Full name."""
+    outcome: str
+    """``proved``, ``failed``, ``timeout``, ``error``, ``skipped`` or ``not tried``."""
+    detail: str = ""
+    """The proof found, the error, or why it was skipped."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,8 @@ class ReportData:
     """Why lines or repositories were dropped: not fetched, not Lean, nothing to learn (one line each)."""
     scores: tuple[ScoreRow, ...] = ()
     """Test scores after the last repository, with BM25 beside."""
+    sorry_theorems: tuple[SorryTheoremRow, ...] = ()
+    """Each sorry theorem by name with its outcome."""
     bm25_recall_at_10: tuple[tuple[float | None, ...], ...] = ()
     """BM25's matrix on the same queries (same shape as ``recall_at_10``; empty when not measured)."""
 
@@ -121,6 +138,7 @@ def metrics_json(data: ReportData) -> dict:
         "timings": data.timings,
         "problems": list(data.problems),
         "scores": [asdict(row) for row in data.scores],
+        "sorry_theorems": [asdict(row) for row in data.sorry_theorems],
         "bm25_recall_at_10": [list(row) for row in data.bm25_recall_at_10],
         "scale": "fractions in [0, 1] (the paper prints percentage points)",
     }
@@ -215,7 +233,7 @@ def render_html(data: ReportData) -> str:
                                            for r in data.scores]))
         parts.append(f"<p class='note'>{html.escape(_small_note(data.scores))}</p>")
     parts.append("<h2>Lifelong metrics</h2>")
-    parts.append(_table(["metric", "value"], [(k, v) for k, v in data.metrics.items()]))
+    parts.append(_table(["metric", "value", "better", "meaning"], _metric_rows(data.metrics)))
     parts.append("<p class='note'>n/a: the run is too short for the metric (e.g. WF5 needs more than five "
                  "repositories).</p>")
     for title, uri in (_plots(data) if data.order else []):
@@ -229,11 +247,26 @@ def render_html(data: ReportData) -> str:
         parts.append("<h2>Sorry theorems</h2>")
         parts.append(_table(["repository", "attempted", "proved", "note"],
                             [(r.repo, r.attempted, r.proved, r.skipped_reason) for r in data.sorry]))
+    if data.sorry_theorems:
+        parts.append("<h2>Each sorry theorem</h2>")
+        parts.append(_table(["repository", "theorem", "outcome", "proof / why"],
+                            [(r.repo, r.theorem, r.outcome, r.detail) for r in data.sorry_theorems]))
     if data.timings:
         parts.append("<h2>Timings</h2>")
         parts.append(_table(["stage", "seconds"], [(k, v) for k, v in data.timings.items()]))
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _metric_rows(metrics: dict[str, float | None]) -> list[tuple[str, float | None, str, str]]:
+    """(name, value, "higher" / "lower", meaning) of each metric (fractions; the paper prints percentage points)."""
+    from leanagent.metrics import METRIC_MEANINGS
+
+    rows = []
+    for name, value in metrics.items():
+        meaning, higher = METRIC_MEANINGS.get(name, ("", True))
+        rows.append((name, value, "higher" if higher else "lower", meaning))
+    return rows
 
 
 def _small_note(scores: Sequence[ScoreRow]) -> str:
@@ -271,11 +304,16 @@ def render_markdown(data: ReportData) -> str:
         lines += [f"| {_md(r.repo)} | {r.queries} | {_fmt(r.recall_at_10)} | {_fmt(r.bm25_recall_at_10)} | "
                   f"{_fmt(r.mrr)} | {_fmt(r.bm25_mrr)} |" for r in data.scores]
         lines += ["", _small_note(data.scores), ""]
-    lines += ["| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {_fmt(v)} |" for k, v in data.metrics.items()]
+    lines += ["| metric | value | better | meaning |", "|---|---|---|---|"]
+    lines += [f"| {k} | {_fmt(v)} | {better} | {_md(meaning)} |"
+              for k, v, better, meaning in _metric_rows(data.metrics)]
     if data.sorry:
         lines += ["", "| repository | sorry attempted | proved | note |", "|---|---|---|---|"]
         lines += [f"| {_md(r.repo)} | {r.attempted} | {r.proved} | {_md(r.skipped_reason)} |" for r in data.sorry]
+    if data.sorry_theorems:
+        lines += ["", "| repository | sorry theorem | outcome | proof / why |", "|---|---|---|---|"]
+        lines += [f"| {_md(r.repo)} | {_md(r.theorem)} | {r.outcome} | {_md(r.detail.replace(chr(10), ' '))} |"
+                  for r in data.sorry_theorems]
     return "\n".join(lines) + "\n"
 
 

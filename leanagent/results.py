@@ -10,7 +10,7 @@ from database.store import Store
 from leanagent.metrics import lifelong_metrics
 from leanagent.pipeline import RUN, STAGES, recall_matrix, run_problems
 from leanagent.learner import baseline_name
-from leanagent.report import CurriculumRow, ReportData, ScoreRow, SorryRow
+from leanagent.report import CurriculumRow, ReportData, ScoreRow, SorryRow, SorryTheoremRow
 
 __all__ = ["RunState", "run_state", "report_data", "stage_label"]
 
@@ -82,6 +82,27 @@ def final_scores(store: Store, repos: list[Repo], checkpoint: str) -> tuple[Scor
     return tuple(rows)
 
 
+def sorry_outcomes(store: Store, state: RunState) -> tuple[SorryTheoremRow, ...]:
+    """Each sorry theorem of the learned repositories: its latest attempt, or why there was none."""
+    from leanagent.proving import sorry_targets
+
+    latest = {a.theorem_id: a for a in store.attempts()}  # in the order recorded: the last one wins
+    rows = []
+    for repo in state.order:
+        prove = state.stages.get(repo.id, {}).get("prove")
+        for theorem in sorry_targets(store, repo):
+            attempt = latest.get(theorem.id)
+            if attempt is not None:
+                detail = attempt.proof if attempt.outcome == "proved" else attempt.message
+                rows.append(SorryTheoremRow(repo.name, theorem.full_name, attempt.outcome, detail))
+            elif prove is not None and prove.get("skipped"):
+                rows.append(SorryTheoremRow(repo.name, theorem.full_name, "skipped", str(prove["skipped"])))
+            else:
+                rows.append(SorryTheoremRow(repo.name, theorem.full_name, "not tried",
+                                            "the prove stage has not run" if prove is None else ""))
+    return tuple(rows)
+
+
 def report_data(store: Store, title: str = "leanagent run") -> ReportData:
     """Everything the report shows, computed from the database."""
     state = run_state(store)
@@ -125,4 +146,5 @@ def report_data(store: Store, title: str = "leanagent run") -> ReportData:
                       recall_at_10=tuple(tuple(row) for row in complete),
                       validation_recall_at_10=tuple(validation[: len(complete)]), metrics=metrics,
                       curriculum=curriculum, sorry=tuple(sorry), model=model, timings=timings,
-                      problems=state.problems, scores=scores, bm25_recall_at_10=tuple(tuple(r) for r in bm25))
+                      problems=state.problems, scores=scores, bm25_recall_at_10=tuple(tuple(r) for r in bm25),
+                      sorry_theorems=sorry_outcomes(store, state))

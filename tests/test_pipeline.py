@@ -154,6 +154,8 @@ def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
     assert "| repository | test queries | R@10 | BM25 R@10 | MRR | BM25 MRR |" in summary
     assert "With fewer than 10 queries one query moves Recall@10 by 0.1 or more" in summary
     assert metrics["sorry"]["expr-eval"]["attempted"] == 0
+    assert len(metrics["sorry_theorems"]) == 9 and {r["outcome"] for r in metrics["sorry_theorems"]} == {"skipped"}
+    assert "NatBasics.double_sub_self" in {r["theorem"] for r in metrics["sorry_theorems"]}
     assert "no Lean toolchain" in metrics["sorry"]["expr-eval"]["skipped_reason"]
 
 

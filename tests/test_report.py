@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from leanagent.metrics import lifelong_metrics
-from leanagent.report import CurriculumRow, ReportData, SorryRow, write_report
+from leanagent.metrics import METRIC_MEANINGS
+from leanagent.report import CurriculumRow, ReportData, SorryRow, SorryTheoremRow, write_report
 
 R = ((0.6, None, None), (0.5, 0.4, None), (0.55, 0.3, 0.8))
 
@@ -18,7 +19,10 @@ def _data() -> ReportData:
         validation_recall_at_10=(0.6, 0.5, 0.7), metrics=lifelong_metrics(R, [0.6, 0.5, 0.7]),
         curriculum=(CurriculumRow("a/arith", "c" * 40, 10, 3, 1, 2, 1),),
         sorry=(SorryRow("a/arith", 0, 0, "skipped: no Lean toolchain"),), model="byt5-tiny",
-        timings={"train": 1.5})
+        timings={"train": 1.5},
+        sorry_theorems=(SorryTheoremRow("a/arith", "Arith.add_comm'", "proved", "by\n  omega"),
+                        SorryTheoremRow("a/arith", "Arith.hard", "timeout", "600 s"),
+                        SorryTheoremRow("b/lists", "Lists.rev_rev", "skipped", "no Lean toolchain")))
 
 
 def test_report_files(tmp_path: Path) -> None:
@@ -36,3 +40,26 @@ def test_report_files(tmp_path: Path) -> None:
     assert "skipped: no Lean toolchain" in page and "a/arith" in page
     summary = paths["markdown"].read_text()
     assert "a/arith → b/lists → c/logic" in summary and "| cfr |" in summary
+
+
+def test_every_metric_says_what_it_means_and_which_way_is_better(tmp_path: Path) -> None:
+    from leanagent.metrics import _COMPOSITE
+
+    metrics = lifelong_metrics(R, [0.6, 0.5, 0.7])
+    assert set(metrics) == set(METRIC_MEANINGS) and all(meaning for meaning, _ in METRIC_MEANINGS.values())
+    assert all(METRIC_MEANINGS[name][1] == higher for name, (_, higher) in _COMPOSITE.items())
+    paths = write_report(_data(), tmp_path)
+    summary, page = paths["markdown"].read_text(), paths["html"].read_text()
+    assert f"| wf5 | n/a | lower | {METRIC_MEANINGS['wf5'][0]} |" in summary
+    assert "<td>forgetting_measure</td><td>" in page and "<td>lower</td>" in page
+
+
+def test_each_sorry_theorem_by_name_with_its_outcome(tmp_path: Path) -> None:
+    paths = write_report(_data(), tmp_path)
+    data = json.loads(paths["json"].read_text())
+    assert [(r["theorem"], r["outcome"]) for r in data["sorry_theorems"]] == [
+        ("Arith.add_comm'", "proved"), ("Arith.hard", "timeout"), ("Lists.rev_rev", "skipped")]
+    summary = paths["markdown"].read_text()
+    assert "| a/arith | Arith.add_comm' | proved | by   omega |" in summary
+    assert "| b/lists | Lists.rev_rev | skipped | no Lean toolchain |" in summary
+    assert "<td>Arith.hard</td><td>timeout</td><td>600 s</td>" in paths["html"].read_text()
