@@ -99,7 +99,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         from prover.env import LeanUnavailable
 
         try:
-            traced = trace_repository(result.scan.repo, (Path(args.workdir) if args.workdir else _cache_dir(args)).resolve())
+            where = Path(args.workdir) if args.workdir else _cache_dir(args)
+            traced = trace_repository(result.scan.repo, where.resolve())
         except LeanUnavailable as err:
             raise UsageError(str(err)) from None
         result = dataclasses.replace(result, scan=traced)
