@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from database.records import Repo  # noqa: E402
-from leanagent.extract import extract_repo  # noqa: E402
+from extraction import extract_repo  # noqa: E402
 
 UNIT = ("theorem foo{i} (n : Nat) (h : n > 0) : n + 0 = n := by\n  induction n with\n  | zero => rfl\n"
         "  | succ k ih => simp [Nat.add_zero, foo{j}]\n\n")

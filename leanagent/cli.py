@@ -95,7 +95,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"leanagent scan: {err}", file=sys.stderr)
         return EXIT_PARTIAL
     if args.traced:  # LeanDojo's trace instead of the static extractor: needs Lean (one line and exit 2 without)
-        from leanagent.extract.traced import trace_repository
+        from leanagent.tracing import trace_repository
         from prover.env import LeanUnavailable
 
         try:
@@ -371,7 +371,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from leanagent.learner import baseline_name, corpus_of, load_retriever, score_repositories
+    from leanagent.learner import baseline_name, corpus_of, score_repositories
+    from retrieval.loading import load_retriever
     from leanagent.results import run_state
     from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
 

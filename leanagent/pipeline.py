@@ -96,7 +96,7 @@ def _traced(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult,
     wanted = config.acquire.extractor
     if wanted == "static" or (wanted == "auto" and find_toolchain() is None):
         return scanned
-    from leanagent.extract.traced import trace_repository
+    from leanagent.tracing import trace_repository
     from prover.env import LeanUnavailable
 
     try:

@@ -95,7 +95,7 @@ class GeneratorRecipe:
         if not self.checkpoint_dir:
             return None
         from database.datasets import AccessIndex
-        from leanagent.learner import load_retriever
+        from retrieval.loading import load_retriever
         from prover.generators import RetrievedPremises
         from retrieval.dataset import corpus_for
 

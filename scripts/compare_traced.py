@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from leanagent.acquire import acquire  # noqa: E402
-from leanagent.extract import extract_repo  # noqa: E402
-from leanagent.extract.oracle import compare_premises  # noqa: E402
+from extraction import extract_repo  # noqa: E402
+from extraction.oracle import compare_premises  # noqa: E402
 from leanagent.repos import RepoSpec  # noqa: E402
 from prover.env import LeanUnavailable  # noqa: E402
 
@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("repo", type=Path)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
-    from leanagent.extract.traced import trace_repository
+    from leanagent.tracing import trace_repository
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="leanagent-compare-"))
     checkout = acquire(RepoSpec(str(args.repo.resolve()), None), workdir / "cache")

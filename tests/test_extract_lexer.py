@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from leanagent.extract.lexer import (
+from extraction.lexer import (
     CHAR, DOC, FIELD, HASH, IDENT, KIND_NAMES, MODDOC, NAME, NUMBER, STRING, SYM, match_brackets,
     normalize_name, split_name, tokenize,
 )

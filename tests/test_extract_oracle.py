@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from leanagent.extract.oracle import compare_premises, load_oracle, static_declarations
+from extraction.oracle import compare_premises, load_oracle, static_declarations
 
 ORACLE = Path(__file__).resolve().parent / "oracle"
 KNOWN_MISSES: set[str] = set()  # none today: each case of the oracle is right

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from database.records import Declaration, FileScan
-from leanagent.extract import NameIndex, resolve_identifiers, scan_source
-from leanagent.extract.resolve import derived_names
+from extraction import NameIndex, resolve_identifiers, scan_source
+from extraction.resolve import derived_names
 
 LIBRARY = (
     "namespace A\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from database.records import Declaration, FileScan, Pos, SourceFile
-from leanagent.extract import scan_source
+from extraction import scan_source
 
 
 def decls(text: str, path: str = "F.lean") -> tuple[Declaration, ...]:

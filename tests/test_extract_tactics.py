@@ -1,9 +1,9 @@
-"""Tactic steps (the paper's S): the splitting rule of leanagent.extract.tactics, case by case."""
+"""Tactic steps (the paper's S): the splitting rule of extraction.tactics, case by case."""
 
 from __future__ import annotations
 
-from leanagent.extract import scan_source
-from leanagent.extract.tactics import steps
+from extraction import scan_source
+from extraction.tactics import steps
 
 
 def test_top_level_lines_and_semicolons() -> None:

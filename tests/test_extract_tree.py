@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from database.records import Pos, Premise, Repo, RepoScan, SourceFile, TacticStep, Theorem
-from leanagent.extract import extract_repo, lean_files, scan_file, scan_source, scan_tree
+from extraction import extract_repo, lean_files, scan_file, scan_source, scan_tree
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> None:

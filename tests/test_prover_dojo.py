@@ -11,7 +11,8 @@ import lean_dojo
 import pytest
 
 from database.records import Pos, Repo, TacticStep
-from leanagent.extract.traced import from_traced_repo, trace_repository
+from extraction.traced import from_traced_repo
+from leanagent.tracing import trace_repository
 from prover.dojo import DojoEnv, open_dojo_env
 from prover.env import EnvCrashed, EnvInitError, Finished, LeanUnavailable, State, TacticError
 from prover.search import SearchLimits, best_first_search

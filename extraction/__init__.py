@@ -5,9 +5,9 @@ local names and :mod:`.words` for the vocabulary), :mod:`.tactics` (tactic steps
 :mod:`.resolve` (premise names across files), :mod:`.tree` (a repository → ``RepoScan``).
 """
 
-from leanagent.extract.resolve import NameIndex, resolve_identifiers
-from leanagent.extract.scanner import scan_file, scan_source
-from leanagent.extract.tree import extract_repo, lean_files, scan_tree
+from extraction.resolve import NameIndex, resolve_identifiers
+from extraction.scanner import scan_file, scan_source
+from extraction.tree import extract_repo, lean_files, scan_tree
 
 __all__ = ["scan_source", "scan_file", "lean_files", "scan_tree", "NameIndex", "resolve_identifiers",
            "extract_repo"]

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Sequence
 
 from database.records import THEOREM_KINDS, FileScan, Premise, Repo, RepoScan, TacticStep, Theorem
-from leanagent.extract.resolve import NameIndex, resolve_identifiers
-from leanagent.extract.scanner import scan_file
+from extraction.resolve import NameIndex, resolve_identifiers
+from extraction.scanner import scan_file
 
 __all__ = ["lean_files", "scan_tree", "extract_repo"]
 

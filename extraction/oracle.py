@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from leanagent.extract.resolve import NameIndex, resolve_identifiers
-from leanagent.extract.tree import scan_tree
+from extraction.resolve import NameIndex, resolve_identifiers
+from extraction.tree import scan_tree
 
 __all__ = ["Agreement", "compare_premises", "load_oracle", "static_declarations"]
 

@@ -9,7 +9,7 @@ inside brackets are types, not binders; dotted names never are. Scope is ignored
 in the declaration is local everywhere in it. Missed: ``cases h : e``-style names, ``generalize … = x``,
 pattern variables after an operator (``| n + 1 =>``).
 
->>> from leanagent.extract.lexer import tokenize
+>>> from extraction.lexer import tokenize
 >>> toks = tokenize("fun ⟨x, hx⟩ (y : Foo.T) => by\\n  intro z; obtain ⟨a, b⟩ | c := h; exact bar x y a")
 >>> sorted(body_binders(toks, 0, len(toks)))
 ['a', 'b', 'c', 'hx', 'x', 'y', 'z']
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from leanagent.extract.lexer import CLOSERS, FIELD, IDENT, NUMBER, OPENERS, SYM, Tokens
-from leanagent.extract.words import BINDER_WORDS, KEYWORDS
+from extraction.lexer import CLOSERS, FIELD, IDENT, NUMBER, OPENERS, SYM, Tokens
+from extraction.words import BINDER_WORDS, KEYWORDS
 
 __all__ = ["binder_types", "signature_binders", "body_binders", "body_identifiers", "variable_binders"]
 
@@ -51,7 +51,7 @@ def body_identifiers(toks: Tokens, lo: int, hi: int, locals_: set[str], types: d
     with the number of their leading components that are the type. Tokens in ``tactics`` (the first of each
     tactic step: ``ext``, ``simp``) name tactics, not declarations: left out.
 
-    >>> from leanagent.extract.lexer import tokenize
+    >>> from extraction.lexer import tokenize
     >>> toks = tokenize("exact m.find? a")
     >>> body_identifiers(toks, 0, len(toks), {"m", "a"}, {"m": "Map"})
     ('exact', 'Map.find?')
@@ -94,7 +94,7 @@ def binder_types(toks: Tokens, lo: int, hi: int, partner: list[int], base: int) 
     """The head of each bracketed binder's type in ``toks[lo:hi]``: ``(h : XOr p q)`` gives ``h → XOr``
     (only when the type starts with a plain name).
 
-    >>> from leanagent.extract.lexer import match_brackets, tokenize
+    >>> from extraction.lexer import match_brackets, tokenize
     >>> toks = tokenize("(m n : Map α β) {f : α → β} (h : a = b) : True")
     >>> binder_types(toks, 0, len(toks), match_brackets(toks, 0, len(toks)), 0)
     {'m': 'Map', 'n': 'Map'}
@@ -147,7 +147,7 @@ def variable_binders(toks: Tokens, lo: int, hi: int, partner: list[int], base: i
     """Names a ``variable`` command binds in ``toks[lo:hi]``: ``(a b : T)``, ``{f : E → F}``,
     ``[inst : C]``, and the untyped ``{α β}`` / ``(x)`` (an untyped ``[C α]`` binds no name).
 
-    >>> from leanagent.extract.lexer import match_brackets, tokenize
+    >>> from extraction.lexer import match_brackets, tokenize
     >>> toks = tokenize("(p q : Nat) {f : E → F} {α β} [DecidableEq α] [inst : Foo] (h : p = q)")
     >>> sorted(variable_binders(toks, 0, len(toks), match_brackets(toks, 0, len(toks)), 0))
     ['f', 'h', 'inst', 'p', 'q', 'α', 'β']
@@ -168,7 +168,7 @@ def body_binders(toks: Tokens, lo: int, hi: int, heads: dict[int, str | None] | 
     after the last ``match`` before it, or ``""``); in the arms of ``cases``, ``induction``, ``rcases`` … it
     only names a case (``| succ k ih =>``): ``None``, neither a binder nor a use.
 
-    >>> from leanagent.extract.lexer import tokenize
+    >>> from extraction.lexer import tokenize
     >>> toks = tokenize("match h with\\n  | inl hp hnq => hp\\n  | p :: ps => ps\\n  | n + 1 => n")
     >>> heads = {}
     >>> sorted(body_binders(toks, 0, len(toks), heads)), [(toks.texts[i], s) for i, s in heads.items()]

@@ -6,22 +6,20 @@ file ``path``, ``get_direct_dependencies(repo)``, ``get_premise_definitions()`` 
 ``code``, ``start``, ``end``, ``kind``) and ``get_traced_theorems()``; per theorem ``theorem.full_name``,
 ``start``/``end`` (``Pos`` with ``line_nb``, ``column_nb``), ``get_theorem_statement()``,
 ``get_tactic_proof()``, ``get_premise_full_names()`` and ``get_traced_tactics()`` (``tactic``,
-``state_before``, ``state_after``, ``get_annotated_tactic()``). Tracing builds the repository with Lean,
-so it needs a toolchain and runs in the sandbox.
+``state_before``, ``state_after``, ``get_annotated_tactic()``). Tracing itself (it builds the repository
+with Lean, in the sandbox) is :func:`leanagent.tracing.trace_repository`.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 from typing import Any
 
 from database.records import Pos, Premise, Repo, RepoScan, SourceFile, TacticStep, Theorem
-from leanagent.extract.lexer import gives_up
-from leanagent.extract.scanner import module_name
+from extraction.lexer import gives_up
+from extraction.scanner import module_name
 
-__all__ = ["from_traced_repo", "trace_repository"]
+__all__ = ["from_traced_repo"]
 
 
 def _pos(p: Any) -> Pos:
@@ -63,16 +61,3 @@ def from_traced_repo(traced: Any, repo: Repo, seconds: float = 0.0) -> RepoScan:
                                     extractor="traced"))
     return RepoScan(repo=repo, files=tuple(files), premises=tuple(premises), theorems=tuple(theorems),
                     extractor="traced", seconds=seconds)
-
-
-def trace_repository(repo: Repo, workdir: str | os.PathLike[str]) -> RepoScan:
-    """Trace ``repo`` (a local git checkout, ``repo.path``) with LeanDojo inside the sandbox.
-
-    Raises :class:`~prover.env.LeanUnavailable` in one line when no Lean toolchain is installed.
-    """
-    from prover.dojo import import_lean_dojo
-
-    lean_dojo = import_lean_dojo(Path(repo.path).resolve(), Path(workdir).resolve())
-    started = time.monotonic()
-    traced = lean_dojo.trace(lean_dojo.LeanGitRepo(str(Path(repo.path).resolve()), repo.commit), build_deps=True)
-    return from_traced_repo(traced, repo, time.monotonic() - started)

@@ -34,14 +34,14 @@ import bisect
 from pathlib import Path
 
 from database.records import Declaration, FileScan, Notation, Pos, SourceFile
-from leanagent.extract.binders import (
+from extraction.binders import (
     binder_types, body_binders, body_identifiers, signature_binders, variable_binders,
 )
-from leanagent.extract.lexer import (
+from extraction.lexer import (
     CLOSERS, DOC, HASH, IDENT, MODDOC, OPENERS, STRING, SYM, Tokens, match_brackets, normalize_name, split_name, tokenize,
 )
-from leanagent.extract.tactics import tactic_spans
-from leanagent.extract.words import (
+from extraction.tactics import tactic_spans
+from extraction.words import (
     COMMAND_WORDS, CORE_SYMBOLS, DECL_WORDS, IN_COMMANDS, KEYWORDS, MODIFIERS, NOTATION_WORDS, STRUCTURAL,
 )
 

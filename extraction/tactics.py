@@ -53,7 +53,7 @@ Worked examples (``steps`` takes the text of a proof body):
 
 from __future__ import annotations
 
-from leanagent.extract.lexer import (
+from extraction.lexer import (
     CLOSERS, HASH, IDENT, NUMBER, OPENERS, SYM, Tokens, match_brackets, tokenize,
 )
 
@@ -95,7 +95,7 @@ def tactic_spans(toks: Tokens, partner: list[int], base: int, lo: int, hi: int) 
     """Token ranges ``[a, b)`` of the tactic steps of the proof body ``toks[lo:hi]``, in source order.
 
     ``partner[i - base]`` is the index of the bracket matching token ``i`` (or -1), from
-    :func:`~leanagent.extract.lexer.match_brackets` over a range starting at ``base`` that holds the body.
+    :func:`~extraction.lexer.match_brackets` over a range starting at ``base`` that holds the body.
     """
     for i in range(lo, hi):
         if toks.kinds[i] == IDENT and toks.texts[i] in STOP_WORDS:
