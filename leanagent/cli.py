@@ -536,8 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
         elif name == "curriculum":
             p.add_argument("repos_file", metavar="REPOS_FILE", help="file of 'URL-or-path [commit]' lines")
         if name in ("curriculum", "run", "train"):
-            p.add_argument("--order", choices=("easy-first", "random"), default=None,
-                           help="easy-first (LeanAgent, default) or a seeded random order (baseline)")
+            p.add_argument("--order", choices=("easy-first", "leanagent", "random"), default=None,
+                           help="easy-first (default), leanagent (the same with the reference code's "
+                           "bucketing) or a seeded random order (baseline)")
             p.add_argument("--seed", type=int, default=None, help="seed of the random order (default 3407)")
         if name in ("run", "train", "eval", "prove"):
             p.add_argument("--config", metavar="FILE", help="TOML configuration (see README)")

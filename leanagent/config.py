@@ -46,7 +46,9 @@ class CurriculumConfig:
     """Repository order."""
 
     order: str = "easy-first"
-    """``easy-first`` (LeanAgent) or ``random`` (seeded baseline)."""
+    """``easy-first`` (LeanAgent's order, our bucketing: term proofs and sorry theorems left out of the
+    percentiles), ``leanagent`` (the same order with the reference code's bucketing: sorry theorems
+    infinitely hard, term proofs spread over the three buckets) or ``random`` (seeded baseline)."""
     seed: int = 3407
     """Seed of the random order."""
 
@@ -261,7 +263,7 @@ def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = N
     return config
 
 
-CHOICES = {"curriculum.order": ("easy-first", "random"), "acquire.extractor": ("static", "traced", "auto"),
+CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"), "acquire.extractor": ("static", "traced", "auto"),
            "prover.env": ("dojo", "checker")}
 """Settings that take one of a few words."""
 

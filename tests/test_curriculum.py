@@ -80,3 +80,30 @@ def test_no_theorem_with_difficulty_gives_no_thresholds() -> None:
     plan = build_curriculum([_scan("A", [0, 0], sorry=2)])
     assert plan.thresholds is None
     assert (plan.order[0].easy, plan.order[0].no_difficulty, plan.order[0].sorry_theorems) == (0, 2, 2)
+
+
+def _sorry_step(repo: Repo, name: str) -> Theorem:
+    return Theorem(url=repo.url, commit=repo.commit, path="A.lean", full_name=name, start=Pos(1, 1),
+                   end=Pos(2, 1), statement=f"theorem {name} : True", proof="by sorry",
+                   steps=(TacticStep("sorry"),), has_sorry=True)
+
+
+def test_the_papers_curriculum_on_hand_computed_cases() -> None:
+    # Difficulties (reference code): A = e, e, e², ∞ (`by sorry`), one term proof; B = e³, e⁴ and nine term
+    # proofs. Sorted known values: e e e² e³ e⁴ ∞ (n = 6).
+    # p33: rank 5 · 0.33 = 1.65 → e + 0.65 (e² − e) = 5.7543: S = 1 easy, S = 2 not.
+    # p67: rank 5 · 0.67 = 3.35 → e³ + 0.35 (e⁴ − e³) = 32.1650: S = 3 medium, S = 4 hard.
+    # Term proofs spread in thirds: A's one → chunk 0, to hard; B's nine → 3 easy, 3 medium, 3 hard.
+    a = _scan("A", [1, 1, 2, 0])
+    a = RepoScan(a.repo, (), (), a.theorems + (_sorry_step(a.repo, "A.open"),))
+    b = _scan("B", [3, 4] + [0] * 9)
+    plan = build_curriculum([a, b], strategy="leanagent")
+    assert plan.strategy == "leanagent" and plan.thresholds is not None
+    assert math.exp(plan.thresholds.log_p33) == pytest.approx(5.7543, abs=1e-3)
+    assert math.exp(plan.thresholds.log_p67) == pytest.approx(32.1650, abs=1e-3)
+    assert np.percentile([math.e, math.e, math.e ** 2, math.e ** 3, math.e ** 4, math.inf], 33) == pytest.approx(
+        5.7543, abs=1e-3)  # the same as numpy, which the reference code calls
+    assert [(r.repo.name, r.easy, r.medium, r.hard, r.sorry_theorems) for r in plan.order] == [
+        ("B", 3, 4, 4, 0), ("A", 2, 1, 1, 1)]
+    # Ours buckets without the sorry theorem and leaves term proofs out: A has 2 easy, B none; A first.
+    assert [r.repo.name for r in build_curriculum([a, b]).order] == ["A", "B"]
