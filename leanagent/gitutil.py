@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ExportedTree", "GitError", "git", "resolve_commit", "export_tree", "is_git_dir", "toplevel"]
+__all__ = ["ExportedTree", "GitError", "git", "git_bytes", "resolve_commit", "export_tree", "is_git_dir", "toplevel"]
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -28,25 +28,32 @@ class ExportedTree:
     """Paths of files left out because the git directory lacks their objects (a partial clone)."""
 
 
-def git(args: list[str], *, cwd: Path | None = None, git_dir: Path | None = None,
-        timeout: float = DEFAULT_TIMEOUT) -> str:
-    """Run ``git ARGS`` and return its stripped stdout; raise :class:`GitError` on failure."""
+def git_bytes(args: list[str], *, cwd: Path | None = None, git_dir: Path | None = None, stdin: bytes = b"",
+              timeout: float = DEFAULT_TIMEOUT) -> bytes:
+    """Run ``git ARGS`` with ``stdin`` and return its raw stdout; raise :class:`GitError` on failure.
+
+    Never prompts, and never fetches a missing object from a partial clone's promisor remote (git >= 2.44)."""
     cmd = ["git"]
     if git_dir is not None:
         cmd += ["--git-dir", str(git_dir)]
     cmd += args
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "GIT_NO_LAZY_FETCH": "1"}
     try:
-        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env,
-                              errors="replace")
+        done = subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         raise GitError(f"git {args[0]} timed out after {timeout:.0f} s") from None
     except FileNotFoundError:
         raise GitError("git is not installed (install it, e.g. apt-get install git)") from None
     if done.returncode != 0:
-        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        lines = [line for line in done.stderr.decode(errors="replace").strip().splitlines() if line.strip()]
         raise GitError(lines[-1] if lines else f"git {args[0]} exited with {done.returncode}")
-    return done.stdout.strip()
+    return done.stdout
+
+
+def git(args: list[str], *, cwd: Path | None = None, git_dir: Path | None = None,
+        timeout: float = DEFAULT_TIMEOUT) -> str:
+    """Run ``git ARGS`` and return its stripped stdout; raise :class:`GitError` on failure."""
+    return git_bytes(args, cwd=cwd, git_dir=git_dir, timeout=timeout).decode(errors="replace").strip()
 
 
 def is_git_dir(path: Path) -> bool:
@@ -98,20 +105,6 @@ def parse_ls_tree(output: bytes) -> list[TreeEntry]:
     return entries
 
 
-def _git_bytes(git_dir: Path, args: list[str], stdin: bytes, timeout: float) -> bytes:
-    # A partial clone would fetch a missing object from its promisor remote: never, here (git >= 2.44).
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_NO_LAZY_FETCH": "1"}
-    try:
-        done = subprocess.run(["git", "--git-dir", str(git_dir), *args], input=stdin, capture_output=True,
-                              timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} timed out after {timeout:.0f} s") from None
-    if done.returncode != 0:
-        lines = done.stderr.decode(errors="replace").strip().splitlines()
-        raise GitError(lines[-1] if lines else f"git {args[0]} exited with {done.returncode}")
-    return done.stdout
-
-
 def _safe_path(root: Path, rel: str) -> Path | None:
     parts = rel.split("/")
     if rel.startswith("/") or any(part in ("", ".", "..") for part in parts):
@@ -141,11 +134,16 @@ def _chunks(sized: list[tuple[TreeEntry, int]], limit: int) -> list[list[TreeEnt
     return chunks
 
 
+def _object_ids(entries: list[TreeEntry]) -> bytes:
+    """``git cat-file --batch``'s input: one object id a line."""
+    return b"".join(e.sha.encode() + b"\n" for e in entries)
+
+
 def _write_tree(git_dir: Path, entries: list[TreeEntry], root: Path, timeout: float) -> None:
     """Write the blobs of ``entries`` under ``root`` (one ``git cat-file --batch`` for all)."""
     if not entries:
         return
-    out = _git_bytes(git_dir, ["cat-file", "--batch"], b"".join(e.sha.encode() + b"\n" for e in entries), timeout)
+    out = git_bytes(["cat-file", "--batch"], git_dir=git_dir, stdin=_object_ids(entries), timeout=timeout)
     pos = 0
     for entry in entries:
         header_end = out.index(b"\n", pos)
@@ -176,12 +174,12 @@ def export_tree(git_dir: Path, commit: str, dest: Path, *, timeout: float = DEFA
     marker = dest.with_name(dest.name + ".missing")
     if dest.is_dir() and not marker.exists():
         return ExportedTree(dest, ())
-    entries = [e for e in parse_ls_tree(_git_bytes(git_dir, ["ls-tree", "-r", "-z", "--full-tree", commit], b"",
-                                                   timeout)) if e.mode != "160000"]  # submodules: not here
+    listing = git_bytes(["ls-tree", "-r", "-z", "--full-tree", commit], git_dir=git_dir, timeout=timeout)
+    entries = [e for e in parse_ls_tree(listing) if e.mode != "160000"]  # submodules: not here
     if not entries:
         raise GitError(f"commit {commit[:12]} has an empty tree")
-    status = _git_bytes(git_dir, ["cat-file", "--batch-check"], b"".join(e.sha.encode() + b"\n" for e in entries),
-                        timeout).decode().splitlines()
+    status = git_bytes(["cat-file", "--batch-check"], git_dir=git_dir, stdin=_object_ids(entries),
+                       timeout=timeout).decode().splitlines()
     present: list[tuple[TreeEntry, int]] = []
     missing_paths = []
     for entry, line in zip(entries, status, strict=True):
