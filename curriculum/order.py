@@ -52,10 +52,9 @@ class Curriculum:
 
 def _count(scan: RepoScan, th: Thresholds | None) -> RepoDifficulty:
     buckets = Counter(bucket(log_difficulty(t), th) for t in scan.theorems if not t.has_sorry)
-    targets = [t for t in scan.theorems if t.has_sorry]
     return RepoDifficulty(
         repo=scan.repo, easy=buckets["easy"], medium=buckets["medium"], hard=buckets["hard"],
-        no_difficulty=buckets[None], sorry_theorems=sum(not t.placeholder for t in targets),
+        no_difficulty=buckets[None], sorry_theorems=sum(t.is_target for t in scan.theorems),
         placeholders=sum(t.placeholder for t in scan.theorems),
     )
 

@@ -261,6 +261,11 @@ class Theorem:
         """S, the paper's proof length: number of tactic steps (0 for a term proof)."""
         return len(self.steps)
 
+    @property
+    def is_target(self) -> bool:
+        """A proving target: its proof gives up (sorry), its statement does not (a placeholder never is)."""
+        return self.has_sorry and not self.placeholder
+
 
 @dataclass(frozen=True)
 class RepoScan:

@@ -229,7 +229,7 @@ class Store:
         repo_row = schema.repo_row(repo) | {
             "role": role, "extractor": scan.extractor, "warnings": schema.dumps(list(scan.warnings)),
             "n_files": len(scan.files), "n_theorems": len(theorems),
-            "n_sorry": sum(t.has_sorry and not t.placeholder for t in theorems),
+            "n_sorry": sum(t.is_target for t in theorems),
             "n_premises": len(scan.premises),
         }
         with self.db.atomic():

@@ -109,7 +109,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.theorems or args.sorries:  # names as `prove --theorem` takes them, with where they stand
         summary["listed"] = [{"name": t.full_name, "path": t.path, "line": t.start.line, "sorry": t.has_sorry}
                              for t in result.scan.theorems
-                             if args.theorems or (t.has_sorry and not t.placeholder)]
+                             if args.theorems or t.is_target]
     for problem in result.problems if args.quiet < 2 else ():
         print(f"warning: {problem}", file=sys.stderr)
     if args.json:

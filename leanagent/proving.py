@@ -61,7 +61,7 @@ def find_repo(store: Store, name: str) -> Repo:
 
 def sorry_targets(store: Store, repo: Repo, theorem: str | None = None) -> list[Theorem]:
     """The repository's provable sorry theorems (statement without ``sorry``), optionally one by name."""
-    targets = [t for t in store.theorems(repo.id, sorry=True) if not t.placeholder]
+    targets = [t for t in store.theorems(repo.id, sorry=True) if t.is_target]
     if theorem is not None:
         chosen = [t for t in targets if t.full_name == theorem or t.full_name.endswith("." + theorem)]
         if not chosen:
