@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from leanagent.metrics import METRIC_MEANINGS
 from leanagent.workdir import atomic_write_text
 
 __all__ = ["CurriculumRow", "ScoreRow", "SorryRow", "SorryTheoremRow", "ReportData", "write_report",
@@ -150,6 +151,15 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def _averages(matrix: Sequence[Sequence[float | None]]) -> list[float]:
+    """A_t: row t's average over the repositories 1..t learned so far.
+
+    >>> _averages([(0.5, None), (0.25, 0.75)])
+    [0.5, 0.5]
+    """
+    return [sum(v for v in row[: i + 1] if v is not None) / (i + 1) for i, row in enumerate(matrix)]
+
+
 def _plots(data: ReportData) -> list[tuple[str, str]]:
     import matplotlib
 
@@ -177,10 +187,10 @@ def _plots(data: ReportData) -> list[tuple[str, str]]:
     for j, label in enumerate(labels):
         xs = [i + 1 for i in range(j, n) if data.recall_at_10[i][j] is not None]
         ax.plot(xs, [data.recall_at_10[i - 1][j] for i in xs], marker="o", label=label)
-    averages = [sum(v for v in row[: i + 1] if v is not None) / (i + 1) for i, row in enumerate(data.recall_at_10)]
-    ax.plot(range(1, n + 1), averages, color="black", linestyle="--", linewidth=2, label="average")
+    ax.plot(range(1, n + 1), _averages(data.recall_at_10), color="black", linestyle="--", linewidth=2,
+            label="average")
     if data.bm25_recall_at_10:
-        bm25 = [sum(v for v in row[: i + 1] if v is not None) / (i + 1) for i, row in enumerate(data.bm25_recall_at_10)]
+        bm25 = _averages(data.bm25_recall_at_10)
         ax.plot(range(1, len(bm25) + 1), bm25, color="grey", linestyle=":", linewidth=2, label="BM25 average")
     ax.set_xlabel("repositories learned")
     ax.set_ylabel("test Recall@10")
@@ -260,8 +270,6 @@ def render_html(data: ReportData) -> str:
 
 def _metric_rows(metrics: dict[str, float | None]) -> list[tuple[str, float | None, str, str]]:
     """(name, value, "higher" / "lower", meaning) of each metric (fractions; the paper prints percentage points)."""
-    from leanagent.metrics import METRIC_MEANINGS
-
     rows = []
     for name, value in metrics.items():
         meaning, higher = METRIC_MEANINGS.get(name, ("", True))
@@ -281,12 +289,12 @@ def _small_note(scores: Sequence[ScoreRow]) -> str:
 
 
 def _md(text: str) -> str:
-    """A Markdown table cell: a ``|`` inside would end the cell.
+    """A Markdown table cell: a ``|`` inside would end the cell, a newline the row.
 
-    >>> print(_md("curl x | sh"))
-    curl x \\| sh
+    >>> print(_md("curl x | sh"), _md("by\\n  omega"), sep="; ")
+    curl x \\| sh; by   omega
     """
-    return text.replace("|", "\\|")
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(data: ReportData) -> str:
@@ -312,7 +320,7 @@ def render_markdown(data: ReportData) -> str:
         lines += [f"| {_md(r.repo)} | {r.attempted} | {r.proved} | {_md(r.skipped_reason)} |" for r in data.sorry]
     if data.sorry_theorems:
         lines += ["", "| repository | sorry theorem | outcome | proof / why |", "|---|---|---|---|"]
-        lines += [f"| {_md(r.repo)} | {_md(r.theorem)} | {r.outcome} | {_md(r.detail.replace(chr(10), ' '))} |"
+        lines += [f"| {_md(r.repo)} | {_md(r.theorem)} | {r.outcome} | {_md(r.detail)} |"
                   for r in data.sorry_theorems]
     return "\n".join(lines) + "\n"
 
