@@ -270,6 +270,7 @@ def _run_logged(args: argparse.Namespace, config, until: str) -> int:
         run_log.info("%s", line)
 
     echo("configuration:\n" + "\n".join("  " + line for line in dump_config(config).splitlines() if line))
+
     def on_failure(line: str) -> None:  # shown when found, before any further work
         print(line, file=sys.stderr, flush=True)
         run_log.info("problem: %s", line)  # the log file (the terminal has it already)
@@ -372,9 +373,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from leanagent.learner import baseline_name, corpus_of, score_repositories
-    from retrieval.loading import load_retriever
     from leanagent.results import run_state
     from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
+    from retrieval.loading import load_retriever
 
     config = _config(args)
     wd, store = _open_run(args.workdir)

@@ -105,7 +105,7 @@ def _traced(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult,
         # LeanDojo reports a failed build or trace with these; the static records still let the run go on.
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         result.fail(f"{where}: cannot trace {scanned.scan.repo.name} ({first}); "
-                               "kept the static extractor's records")
+                    "kept the static extractor's records")
         return scanned
 
 
