@@ -92,9 +92,9 @@ class NameIndex:
         for symbol in symbols:
             for notation in self._notations.get(symbol, ()):
                 where = (notation.start.line, notation.start.column)
-                same = notation.path == path
-                if (same and where < at) or (not same and not notation.local and self._imports is not None
-                                              and module_name(notation.path) in self.imported(module_name(path))):
+                seen_as = _Entry(notation.target, notation.path if notation.local else None,
+                                 module_name(notation.path), where)  # a local notation: like a private name
+                if self._visible(seen_as, path, at):
                     prefixes = self.prefixes(notation.namespaces, notation.opens)
                     found = self.resolve(notation.target, prefixes, notation.path, where)
                     if found is not None:
