@@ -1,8 +1,10 @@
 """Retrieval data of one repository, built from the database: training examples and evaluation queries.
 
-For every theorem with a proof: query = its statement (static extraction) or the state before each
-tactic (traced data); positives = the premises it uses; candidates = the premises accessible from its
-file (:class:`database.datasets.AccessIndex`), so nothing defined later leaks in. Negatives follow ReProver:
+For every theorem with a proof, its retrieval units (:func:`units`): with traced records, one per tactic,
+query = the state before it, positives = the premises that tactic uses (LeanDojo's annotated tactic, as
+ReProver and LeanAgent train and evaluate); with static records, one per theorem, query = its statement,
+positives = every premise its proof uses. Candidates are the premises accessible from its file
+(:class:`database.datasets.AccessIndex`), so nothing defined later leaks in. Negatives follow ReProver:
 ``num_negatives`` per example, ``in_file_negatives`` of them from the positive premise's own file.
 """
 
@@ -20,7 +22,7 @@ from database.ids import repo_id as make_repo_id
 from retrieval.base import premise_text
 from retrieval.examples import TrainingExample
 
-__all__ = ["EvalQuery", "RepoDataset", "build_dataset", "corpus_for"]
+__all__ = ["EvalQuery", "RepoDataset", "build_dataset", "corpus_for", "format_state", "Unit", "units"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class EvalQuery:
     query: str
     """Query text."""
     positives: frozenset[str]
-    """Ids of the premises the proof uses (that are accessible)."""
+    """Ids of the accessible premises the unit uses (its tactic's when traced, the proof's when static)."""
     allowed: frozenset[str]
     """Ids of the premises accessible from the theorem's position."""
 
@@ -69,10 +71,43 @@ def corpus_for(store: Store, repo: Repo) -> tuple[list, list[Premise]]:
     return files, premises
 
 
-def _queries(theorem: Theorem) -> list[str]:
-    """Traced theorems give one query per tactic state; static ones their statement."""
-    states = [s.state_before for s in theorem.steps if s.state_before]
-    return states or [theorem.statement]
+def format_state(state: str) -> str:
+    r"""A pretty-printed state as ReProver's queries hold it: without LeanDojo's leading ``N goals`` line.
+
+    >>> format_state("2 goals\nn : Nat\n⊢ n = n\n\n⊢ True")
+    'n : Nat\n⊢ n = n\n\n⊢ True'
+    >>> format_state("n : Nat\n⊢ n = n")
+    'n : Nat\n⊢ n = n'
+    """
+    first, _, rest = state.partition("\n")
+    words = first.split()
+    return rest.strip() if len(words) == 2 and words[0].isdigit() and words[1] == "goals" else state
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What one query asks for: the unit of training and evaluation."""
+
+    query: str
+    """The state before a tactic (traced) or the theorem's statement (static)."""
+    positives: tuple[Premise, ...]
+    """Premises that tactic (traced) or the whole proof (static) uses."""
+
+
+def units(theorem: Theorem, by_name: dict[str, Premise]) -> list[Unit]:
+    """The units a theorem gives, keeping only premises in ``by_name`` (its accessible ones).
+
+    Traced records give one unit per tactic with a state and at least one annotated premise (ReProver skips
+    the others); static records, which have no states, one unit: the statement and the proof's premises.
+    """
+    def known(names) -> tuple[Premise, ...]:
+        return tuple({n: by_name[n] for n in names if n in by_name}.values())
+
+    if any(step.state_before for step in theorem.steps):
+        return [Unit(format_state(step.state_before), used) for step in theorem.steps
+                if step.state_before and (used := known(step.premises))]
+    used = known(theorem.premises)
+    return [Unit(theorem.statement, used)] if used else []
 
 
 def _rng(seed: int, theorem_id: str) -> random.Random:
@@ -108,23 +143,20 @@ def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str =
         for tid in ids:
             theorem = by_id[tid]
             accessible = access.accessible(theorem)
-            by_name = {p.full_name: p for p in accessible}
-            used = [by_name[n] for n in theorem.premises if n in by_name]
-            if not used:
-                continue  # every premise it uses lies outside the scanned corpus (e.g. an unscanned Mathlib)
+            found = units(theorem, {p.full_name: p for p in accessible})
             if name == "train":
                 rng = _rng(seed, tid)
-                used_ids = {p.id for p in used}
-                all_positive = tuple(premise_text(p) for p in used)
-                for query in _queries(theorem):
-                    for positive in used:
+                for unit in found:
+                    used_ids = {p.id for p in unit.positives}
+                    all_positive = tuple(premise_text(p) for p in unit.positives)
+                    for positive in unit.positives:
                         train.append(TrainingExample(
-                            query=query, positive=premise_text(positive), all_positives=all_positive,
+                            query=unit.query, positive=premise_text(positive), all_positives=all_positive,
                             negatives=_negatives(rng, positive, accessible, used_ids, num_negatives,
                                                  in_file_negatives)))
             else:
                 allowed = frozenset(p.id for p in accessible)
-                for query in _queries(theorem):
-                    evals[name].append(EvalQuery(tid, query, frozenset(p.id for p in used), allowed))
+                evals[name].extend(EvalQuery(tid, u.query, frozenset(p.id for p in u.positives), allowed)
+                                   for u in found)
     return RepoDataset(repo=repo, split=split, train=tuple(train), validation=tuple(evals["validation"]),
                        test=tuple(evals["test"]), corpus_size=len(premises))
