@@ -12,6 +12,7 @@ import argparse
 import time
 
 from database.store import Store
+from leanagent.config import RetrieverConfig
 from leanagent.learner import build_encoder, corpus_of, score_repositories
 from retrieval.dense import DenseRetriever
 
@@ -29,7 +30,7 @@ def main() -> None:
         start = time.perf_counter()
         retriever.index(corpus_of(store, repos))
         print(f"embedded the corpus in {time.perf_counter() - start:.1f} s")
-        tests = [e for e in score_repositories(retriever, store, repos, "untrained", seed=args.seed)
+        tests = [e for e in score_repositories(retriever, store, repos, "untrained", RetrieverConfig(seed=args.seed))
                  if e.split == "test"]
         for e in tests:
             print(f"{store.repo(e.repo_id).name:40s} R@1 {e.recall_at_1:.3f}  R@10 {e.recall_at_10:.3f}  "

@@ -396,9 +396,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             name = latest
             retriever = load_retriever(wd.checkpoints / name, wd.index, config.retriever.max_length,
                                        lambda: corpus_of(store, repos))
-        records = score_repositories(retriever, store, repos, name, seed=config.retriever.seed)
+        records = score_repositories(retriever, store, repos, name, config.retriever)
         beside = [] if args.baseline == "bm25" or bm25_run else \
-            score_repositories(bm25, store, repos, baseline_name(name), seed=config.retriever.seed)
+            score_repositories(bm25, store, repos, baseline_name(name), config.retriever)
         store.add_evaluations(records + beside)
     by_repo = {r.id: r.name for r in repos}
     keys = ("recall_at_1", "recall_at_10", "mrr")

@@ -83,6 +83,23 @@ class RetrieverConfig:
     """Negatives per example, of which ``in_file_negatives`` from the positive's file."""
     in_file_negatives: int = 1
     """Negatives taken from the positive premise's own file."""
+    schedule: str = "constant"
+    """Learning rate after the warm-up: ``constant`` (ReProver's), ``linear`` decay, or ``cosine`` (LeanAgent's
+    ``get_cosine_schedule_with_warmup``)."""
+    accumulate: int = 1
+    """Batches whose gradients are summed before each optimiser step (LeanAgent: 4 per device × 4 devices ×
+    4 accumulated = 64 per step; on one device, batch 4 × accumulate 16)."""
+    grad_clip: float = 1.0
+    """Gradient norm clipping (0 for none; LeanAgent: 1.0)."""
+    resume_optimizer: bool = False
+    """Carry AdamW's state and the schedule's position from one repository to the next, as LeanAgent's
+    ``trainer.fit(ckpt_path=…)`` does (the warm-up then happens once, at the first repository); off, each
+    repository starts a fresh optimiser and warm-up."""
+    split: str = "random"
+    """Split of each repository's theorems: ``random`` or ``novel_premises`` (LeanDojo's)."""
+    split_fraction: float = 0.1
+    """Share of a repository's usable theorems in validation, and again in test (LeanAgent: 0.02; ours is
+    larger so that small repositories get a test theorem; at least 1 from 5 theorems, 2 from 10)."""
     ewc_lambda: float = 0.0
     """EWC penalty weight; 0 disables it (the paper's ablation used 0.1)."""
     replay: float = 0.0
@@ -256,15 +273,22 @@ def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = N
             raise ConfigError(f"{path}: not valid TOML ({err})") from None
     data = _with_model_preset(_merge(data, _nest(overrides or {})))
     config = _build(Config, data, "")
-    for key, value in (("curriculum.order", config.curriculum.order), ("acquire.extractor", config.acquire.extractor),
-                       ("prover.env", config.prover.env)):
+    for key in CHOICES:
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
         if value not in CHOICES[key]:
             raise ConfigError(f"{key} must be one of {', '.join(CHOICES[key])}; got {value!r}")
+    if config.retriever.accumulate < 1:
+        raise ConfigError(f"retriever.accumulate must be at least 1; got {config.retriever.accumulate}")
+    if not 0 < config.retriever.split_fraction < 0.5:
+        raise ConfigError("retriever.split_fraction must lie between 0 and 0.5 (validation and test each take it); "
+                          f"got {config.retriever.split_fraction}")
     return config
 
 
 CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"), "acquire.extractor": ("static", "traced", "auto"),
-           "prover.env": ("dojo", "checker")}
+           "prover.env": ("dojo", "checker"), "retriever.schedule": ("constant", "linear", "cosine"),
+           "retriever.split": ("random", "novel_premises")}
 """Settings that take one of a few words."""
 
 

@@ -14,11 +14,12 @@ from typing import Any
 
 from database.records import Evaluation, Premise, Repo
 from database.store import Store
-from leanagent.config import Config
+from leanagent.config import Config, RetrieverConfig
 from leanagent.workdir import Workdir, atomic_write_text
 from retrieval.loading import load_retriever
 
-__all__ = ["Learner", "baseline_name", "build_encoder", "corpus_of", "scaled_warmup", "score_repositories"]
+__all__ = ["Learner", "baseline_name", "build_encoder", "corpus_of", "repo_dataset", "scaled_warmup",
+           "score_repositories"]
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +93,22 @@ def corpus_of(store: Store, repos: list[Repo]) -> list[Premise]:
     return list(premises.values())
 
 
-def score_repositories(retriever, store: Store, repos: list[Repo], checkpoint: str, *, seed: int,
+def repo_dataset(store: Store, repo: Repo, settings: RetrieverConfig):
+    """``repo``'s retrieval data (:class:`retrieval.dataset.RepoDataset`) under a run's split and negatives."""
+    from retrieval.dataset import build_dataset
+
+    return build_dataset(store, repo, seed=settings.seed, strategy=settings.split, fraction=settings.split_fraction,
+                         num_negatives=settings.num_negatives, in_file_negatives=settings.in_file_negatives)
+
+
+def score_repositories(retriever, store: Store, repos: list[Repo], checkpoint: str, settings: RetrieverConfig, *,
                        validation_of: Repo | None = None) -> list[Evaluation]:
     """Test scores of ``retriever`` on each repository (plus validation on ``validation_of``) as records."""
-    from retrieval.dataset import build_dataset
     from retrieval.evaluate import evaluate
 
     records: list[Evaluation] = []
     for repo in repos:
-        data = build_dataset(store, repo, seed=seed)
+        data = repo_dataset(store, repo, settings)
         splits = [("test", data.test)]
         if validation_of is not None and repo.id == validation_of.id:
             splits.append(("validation", data.validation))
@@ -161,55 +169,64 @@ class Learner:
     def _train(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         if self._bm25():
             return self._train_bm25(checkpoint)
-        from retrieval.dataset import build_dataset
-        from retrieval.evaluate import evaluate
         from retrieval.dense import DenseRetriever
+        from retrieval.evaluate import evaluate
+        from retrieval.optim import OptimizerState
         from retrieval.train import EWC, train_epoch
 
         r = self.config.retriever
         previous = self._previous(seen)
         model = self._load(previous)
-        data = build_dataset(self.store, repo, seed=r.seed, num_negatives=r.num_negatives,
-                             in_file_negatives=r.in_file_negatives)
+        data = repo_dataset(self.store, repo, r)
         examples = list(data.train)
         if r.replay > 0 and len(seen) > 1:
             import random
 
-            earlier = [e for old in seen[:-1] for e in build_dataset(self.store, old, seed=r.seed).train]
+            earlier = [e for old in seen[:-1] for e in repo_dataset(self.store, old, r).train]
             k = min(len(earlier), int(round(r.replay * len(examples))))
             examples += random.Random(r.seed).sample(earlier, k)
-        ewc = None
+        ewc = state = None
         if r.ewc_lambda > 0 and previous is not None and (self.wd.root / previous / "ewc").is_dir():
             ewc = EWC.load(self.wd.root / previous / "ewc")
             ewc.lam = r.ewc_lambda
+        if r.resume_optimizer and previous is not None and (self.wd.root / previous / "optimizer").is_dir():
+            state = OptimizerState.load(self.wd.root / previous / "optimizer")
         device = _device(self.config)
-        warmup = scaled_warmup(r.warmup_steps, r.warmup_fraction, len(examples), r.batch_size)
-        best_state, best_r10, stats = None, -1.0, None
+        warmup = state.warmup_steps if state is not None else \
+            scaled_warmup(r.warmup_steps, r.warmup_fraction, len(examples), r.batch_size * r.accumulate)
+        best, best_r10, stats = None, -1.0, None
         for _ in range(r.epochs_per_repo):
             stats = train_epoch(model, examples, batch_size=r.batch_size, lr=r.lr, warmup_steps=warmup,
-                                max_length=r.max_length, seed=r.seed, device=device, ewc=ewc,
-                                show_progress=not self.config.quiet)
+                                schedule=r.schedule, accumulate=r.accumulate, max_length=r.max_length,
+                                grad_clip=r.grad_clip or None, seed=r.seed, device=device, ewc=ewc,
+                                state=state, show_progress=not self.config.quiet)
+            if r.resume_optimizer:
+                state = stats.state  # the next epoch, here or at the next repository, goes on from it
             model.eval()
             retriever = DenseRetriever(model.to("cpu"), max_length=r.max_length)
             retriever.index(self._corpus(seen))
             scores = evaluate(retriever, data.validation)
             r10 = scores.recall_at_10 if scores is not None else 0.0
-            if r10 > best_r10 or best_state is None:  # keep the checkpoint with the best validation R@10
+            if r10 > best_r10 or best is None:  # keep the checkpoint with the best validation R@10
                 best_r10 = r10
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        assert best_state is not None
-        model.load_state_dict(best_state)
+                best = ({k: v.detach().clone() for k, v in model.state_dict().items()}, stats.state)
+        assert best is not None and stats is not None
+        model.load_state_dict(best[0])
         directory = self.wd.checkpoints / checkpoint
         model.save(directory)
+        if r.resume_optimizer and best[1] is not None:  # LeanAgent resumes from the best checkpoint's state
+            best[1].save(directory / "optimizer")
         if r.ewc_lambda > 0 and examples:
             EWC.estimate(model, examples, lam=r.ewc_lambda, batch_size=r.batch_size,
                          max_length=r.max_length).save(directory / "ewc")
-        loss = stats.mean_loss if stats is not None else float("nan")
+        loss = stats.mean_loss
+        resumed = f", resumed at step {stats.state.step - stats.steps}" if r.resume_optimizer and previous else ""
         return {"checkpoint": str(directory.relative_to(self.wd.root)), "examples": len(examples),
-                "warmup_steps": warmup, "validation_recall_at_10": best_r10,
+                "warmup_steps": warmup, "optimizer_steps": stats.steps, "validation_recall_at_10": best_r10,
                 "mean_loss": loss if loss == loss else None,
-                "summary": f"{len(examples)} examples, warm-up {warmup} steps, mean loss {loss:.4f}, "
-                           f"validation R@10 {best_r10:.3f} ({len(data.validation)} queries)"}
+                "summary": f"{len(examples)} examples, {stats.steps} optimiser steps{resumed}, warm-up {warmup} "
+                           f"steps, mean loss {loss:.4f}, validation R@10 {best_r10:.3f} "
+                           f"({len(data.validation)} queries)"}
 
     def _corpus(self, seen: list[Repo]) -> list[Premise]:
         return corpus_of(self.store, seen)
@@ -241,11 +258,11 @@ class Learner:
         r = self.config.retriever
         retriever = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length,
                                    lambda: self._corpus(seen))
-        records = score_repositories(retriever, self.store, seen, checkpoint, seed=r.seed, validation_of=repo)
+        records = score_repositories(retriever, self.store, seen, checkpoint, r, validation_of=repo)
         if not self._bm25():  # BM25 beside the learned retriever, on the same queries, as its own matrix
             bm25 = BM25Retriever()
             bm25.index(self._corpus(seen))
-            records += score_repositories(bm25, self.store, seen, baseline_name(checkpoint), seed=r.seed)
+            records += score_repositories(bm25, self.store, seen, baseline_name(checkpoint), r)
         self.store.add_evaluations(records)
         records = [e for e in records if e.checkpoint == checkpoint]
         tests = [e.recall_at_10 for e in records if e.split == "test"]

@@ -18,7 +18,7 @@ from typing import Callable
 from curriculum import build_curriculum
 from database.records import Repo, RepoScan
 from database.store import Store
-from leanagent.config import Config, dump_config
+from leanagent.config import Config, RetrieverConfig, dump_config
 from leanagent.repos import read_repos_file
 from leanagent.scanning import ScanError, ScanOptions, ScanResult, scan_repository
 from leanagent.workdir import Workdir, atomic_write_text
@@ -109,12 +109,12 @@ def _traced(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult,
         return scanned
 
 
-def nothing_to_learn(store: Store, repo: Repo, seed: int) -> str | None:
+def nothing_to_learn(store: Store, repo: Repo, settings: RetrieverConfig) -> str | None:
     """Why ``repo`` gives the retriever nothing to learn or to be measured on, or None when it gives both
     training examples and test queries (a column of the lifelong matrix needs a test score)."""
-    from retrieval.dataset import build_dataset
+    from leanagent.learner import repo_dataset
 
-    data = build_dataset(store, repo, seed=seed)
+    data = repo_dataset(store, repo, settings)
     if data.train and data.test:
         return None
     theorems = store.theorems(repo.id, sorry=False)
@@ -138,7 +138,7 @@ def _learnable(store: Store, config: Config, repos: list[Repo], result: RunResul
         elif train is not None:
             reason = None
         else:
-            reason = nothing_to_learn(store, repo, config.retriever.seed)
+            reason = nothing_to_learn(store, repo, config.retriever)
             if reason is not None:
                 for stage in STAGES:
                     store.mark_stage(repo.id, stage, {"skipped": reason, "summary": f"skipped ({reason})"},

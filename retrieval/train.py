@@ -2,10 +2,17 @@
 
 The optimiser is AdamW (PyTorch defaults besides the learning rate, as ReProver); the learning rate rises
 linearly from 0 over ``warmup_steps`` and then stays constant (ReProver's
-``get_constant_schedule_with_warmup``), or decays linearly to 0 with ``schedule="linear"``. Each call
-starts a fresh optimiser and warm-up, as LeanAgent does for each repository. Gradients are clipped to
-norm ``grad_clip``; on CUDA the forward pass runs under bf16 autocast; on the CPU, a run is a function of
-its seed (the caller's random state is left as it was).
+``get_constant_schedule_with_warmup``), decays linearly to 0 (``schedule="linear"``), or follows
+``get_cosine_schedule_with_warmup`` (``"cosine"``, LeanAgent's). Gradients of ``accumulate`` batches are
+summed before each optimiser step (Lightning's ``accumulate_grad_batches``: each batch's loss divided by
+``accumulate``, and a last, shorter group still steps), then clipped to norm ``grad_clip``.
+
+Without ``state`` each call starts a fresh optimiser and warm-up. With an :class:`~retrieval.optim.OptimizerState`
+from the previous repository it goes on where that one stopped, as LeanAgent's ``trainer.fit(ckpt_path=…)``
+does: AdamW's moments restored, the schedule at the global step, and the cosine's horizon Lightning's
+``max_epochs × len(train_dataloader) // accumulate_grad_batches``, that is (epochs so far + 1) × this
+epoch's steps. On CUDA the forward pass runs under bf16 autocast; on the CPU, a run is a function of its
+seed (the caller's random state is left as it was).
 """
 
 from __future__ import annotations
@@ -24,12 +31,14 @@ from database.index import atomic_directory
 from retrieval.encoder import DualEncoder
 from retrieval.examples import TrainingExample
 from retrieval.loss import batch_premises, retrieval_loss
+from retrieval.optim import OptimizerState
 
-__all__ = ["TrainStep", "TrainStats", "train_epoch", "lr_factor", "batch_loss", "EWC"]
+__all__ = ["TrainStep", "TrainStats", "train_epoch", "lr_factor", "batch_loss", "EWC", "SCHEDULES"]
 
 logger = logging.getLogger(__name__)
 
-Schedule = Literal["constant", "linear"]
+Schedule = Literal["constant", "linear", "cosine"]
+SCHEDULES = ("constant", "linear", "cosine")
 
 
 @dataclass(frozen=True)
@@ -37,9 +46,9 @@ class TrainStep:
     """What happened at one optimiser step."""
 
     step: int
-    """1-based step number within the epoch."""
+    """1-based optimiser step number within the epoch."""
     loss: float
-    """Retrieval loss of the batch (EWC penalty excluded)."""
+    """Mean retrieval loss of the step's batches (EWC penalty excluded)."""
     lr: float
     """Learning rate used for this step."""
     grad_norm: float
@@ -55,20 +64,28 @@ class TrainStats:
     examples: int
     """Examples seen."""
     mean_loss: float
-    """Mean retrieval loss over the steps (``nan`` when there were none)."""
+    """Mean retrieval loss over the batches (``nan`` when there were none)."""
     losses: tuple[float, ...] = field(compare=False)
-    """Loss of every step, in order."""
+    """Loss of every batch, in order."""
     seconds: float = field(default=0.0, compare=False)
     """Wall time."""
+    state: OptimizerState | None = field(default=None, compare=False, repr=False)
+    """The optimiser and schedule at the end of the epoch, for the next repository to resume from."""
 
 
 def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: Schedule = "constant") -> float:
-    """Multiplier of the base learning rate at 0-based ``step``.
+    """Multiplier of the base learning rate at 0-based ``step`` of ``total_steps``.
+
+    ``cosine`` is transformers' ``get_cosine_schedule_with_warmup`` (half a cosine wave), kept as it is past
+    ``total_steps`` too: there it rises again, as it does in LeanAgent when a repository is smaller than the
+    average of those before it (the horizon counts this repository's steps once per epoch so far).
 
     >>> [lr_factor(s, 4, 10) for s in (0, 1, 3, 4, 9)]
     [0.0, 0.25, 0.75, 1.0, 1.0]
     >>> [round(lr_factor(s, 4, 10, "linear"), 3) for s in (3, 4, 7, 9)]
     [0.75, 1.0, 0.5, 0.167]
+    >>> [round(lr_factor(s, 2, 10, "cosine"), 3) for s in (1, 2, 6, 10, 14)]
+    [0.5, 1.0, 0.5, 0.0, 0.5]
     """
     if step < warmup_steps:
         return step / warmup_steps
@@ -76,7 +93,10 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: Schedule
         return 1.0
     if schedule == "linear":
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-    raise ValueError(f"unknown learning-rate schedule {schedule!r}: use 'constant' or 'linear'")
+    if schedule == "cosine":
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}: use one of {', '.join(SCHEDULES)}")
 
 
 def batch_loss(model: DualEncoder, batch: Sequence[TrainingExample],
@@ -98,23 +118,32 @@ def _rng_devices(device: torch.device) -> list[int]:
 
 
 def train_epoch(model: DualEncoder, examples: Sequence[TrainingExample], *, batch_size: int = 4, lr: float = 1e-3,
-                warmup_steps: int = 1000, schedule: Schedule = "constant", max_length: int | None = None,
-                grad_clip: float | None = 1.0, seed: int = 3407, device: str | torch.device = "cpu",
-                ewc: EWC | None = None, show_progress: bool = False,
-                on_step: Callable[[TrainStep], None] | None = None) -> TrainStats:
+                warmup_steps: int = 1000, schedule: Schedule = "constant", accumulate: int = 1,
+                max_length: int | None = None, grad_clip: float | None = 1.0, seed: int = 3407,
+                device: str | torch.device = "cpu", ewc: EWC | None = None, state: OptimizerState | None = None,
+                show_progress: bool = False, on_step: Callable[[TrainStep], None] | None = None) -> TrainStats:
     """Train ``model`` in place for one pass over ``examples`` in a seeded random order.
 
-    Defaults are LeanAgent's (batch 4, lr 1e-3, 1,000 warm-up steps, clipping 1.0, seed 3407). The last
-    batch may be smaller (small repositories have few examples). ``ewc`` adds its penalty to the loss.
+    Defaults are LeanAgent's per-device settings (batch 4, lr 1e-3, 1,000 warm-up steps, clipping 1.0, seed
+    3407). The last batch may be smaller (small repositories have few examples). ``ewc`` adds its penalty to
+    the loss. ``state`` resumes the optimiser and schedule of an earlier epoch; its warm-up then stands in for
+    ``warmup_steps``. The returned :attr:`TrainStats.state` is the state to resume from next.
     """
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if batch_size <= 0 or accumulate <= 0:
+        raise ValueError(f"batch_size and accumulate must be positive, got {batch_size} and {accumulate}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown learning-rate schedule {schedule!r}: use one of {', '.join(SCHEDULES)}")
     device = torch.device(device)
     model.to(device)
-    total = math.ceil(len(examples) / batch_size)
+    batches = math.ceil(len(examples) / batch_size)
+    total = math.ceil(batches / accumulate)  # optimiser steps this epoch
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup_steps, total, schedule))
+    start, epochs = 0, 0
+    if state is not None:
+        state.restore(optimizer)
+        start, epochs, warmup_steps = state.step, state.epochs, state.warmup_steps
+    horizon = (epochs + 1) * total  # Lightning's max_steps on a resumed fit
     losses: list[float] = []
     started = time.perf_counter()
     was_training = model.training
@@ -129,24 +158,29 @@ def train_epoch(model: DualEncoder, examples: Sequence[TrainingExample], *, batc
             steps = tqdm(steps, desc="training", unit="step")
         try:
             for step in steps:
-                batch = [examples[i] for i in order[step * batch_size:(step + 1) * batch_size]]
-                loss = batch_loss(model, batch, max_length)
-                objective = loss + ewc.penalty(model) if ewc is not None else loss
+                current_lr = lr * lr_factor(start + step, warmup_steps, horizon, schedule)
+                for group in optimizer.param_groups:
+                    group["lr"] = current_lr
                 optimizer.zero_grad(set_to_none=True)
-                objective.backward()
+                group_losses = []
+                for b in range(step * accumulate, min((step + 1) * accumulate, batches)):
+                    batch = [examples[i] for i in order[b * batch_size:(b + 1) * batch_size]]
+                    loss = batch_loss(model, batch, max_length)
+                    objective = loss + ewc.penalty(model) if ewc is not None else loss
+                    (objective / accumulate).backward()
+                    group_losses.append(float(loss.detach()))
                 norm = torch.nn.utils.clip_grad_norm_(params, grad_clip if grad_clip else math.inf)
-                current_lr = optimizer.param_groups[0]["lr"]
                 optimizer.step()
-                scheduler.step()
-                losses.append(float(loss.detach()))
+                losses.extend(group_losses)
                 if on_step is not None:
-                    on_step(TrainStep(step + 1, losses[-1], current_lr, float(norm)))
+                    on_step(TrainStep(step + 1, sum(group_losses) / len(group_losses), current_lr, float(norm)))
         finally:
             model.train(was_training)
     seconds = time.perf_counter() - started
     mean = sum(losses) / len(losses) if losses else math.nan
     logger.info("trained %d steps on %d examples in %.1f s, mean loss %.4f", total, len(examples), seconds, mean)
-    return TrainStats(total, len(examples), mean, tuple(losses), seconds)
+    after = OptimizerState.capture(optimizer, step=start + total, epochs=epochs + 1, warmup_steps=warmup_steps)
+    return TrainStats(total, len(examples), mean, tuple(losses), seconds, after)
 
 
 class EWC:

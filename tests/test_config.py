@@ -30,6 +30,10 @@ def test_file_then_overrides(tmp_path: Path) -> None:
     ({"retriever": "x"}, "retriever: expected a table"),
     ({"workdir.x": "1"}, "workdir: expected a string"),
     ({"prover": {"workers": 1}, "prover.workers.x": "1"}, "workers is a setting, not a table"),
+    ({"retriever.schedule": "exponential"}, "retriever.schedule must be one of constant, linear, cosine"),
+    ({"retriever.split": "by_file"}, "retriever.split must be one of random, novel_premises"),
+    ({"retriever.accumulate": "0"}, "retriever.accumulate must be at least 1; got 0"),
+    ({"retriever.split_fraction": "0.5"}, "retriever.split_fraction must lie between 0 and 0.5"),
 ])
 def test_bad_settings_name_the_key(overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

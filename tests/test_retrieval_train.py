@@ -12,7 +12,7 @@ import torch
 from retrieval.encoder import DualEncoder
 from retrieval.examples import TrainingExample
 from retrieval.metrics import mrr, recall_at_k
-from retrieval.train import EWC, TrainStep, train_epoch
+from retrieval.train import EWC, TrainStep, lr_factor, train_epoch
 
 OPS = ["add", "mul", "sub", "div", "pow", "min", "max", "gcd", "lcm", "dvd"]
 PROPS = ["comm", "assoc", "zero", "one", "self", "le", "lt", "pos", "neg"]
@@ -120,3 +120,48 @@ def test_ewc_keeps_important_weights_near_the_old_task() -> None:
             train_epoch(learner, new, warmup_steps=2, seed=e, ewc=ewc if use else None)
         drift[use] = unit.penalty(learner).item()
     assert drift[True] < drift[False] / 2
+
+
+def test_gradient_accumulation_steps_once_per_group() -> None:
+    _, _, examples = toy_task()
+    steps: list[TrainStep] = []
+    stats = train_epoch(DualEncoder.tiny_byt5(seed=0), examples, batch_size=4, accumulate=3, warmup_steps=0,
+                        seed=1, on_step=steps.append)
+    # 30 examples = 8 batches (the last of 2) = 3 optimiser steps of 3, 3 and 2 batches
+    assert stats.steps == 3 and len(stats.losses) == 8 and stats.state.step == 3
+    assert [s.loss for s in steps] == pytest.approx([sum(stats.losses[0:3]) / 3, sum(stats.losses[3:6]) / 3,
+                                                      sum(stats.losses[6:8]) / 2])
+    with pytest.raises(ValueError, match="accumulate must be positive"):
+        train_epoch(DualEncoder.tiny_byt5(seed=0), examples, accumulate=0)
+
+
+def test_resumed_epoch_goes_on_with_the_moments_and_the_schedule(tmp_path: Path) -> None:
+    """LeanAgent's trainer.fit(ckpt_path=…): the second repository continues the first one's optimiser."""
+    from retrieval.optim import OptimizerState
+
+    _, _, examples = toy_task()
+    first, second = examples[:16], examples[16:28]
+    model = DualEncoder.tiny_byt5(seed=0, dropout=0.0)
+    one = train_epoch(model, first, batch_size=4, warmup_steps=2, schedule="cosine", seed=1)
+    assert (one.state.step, one.state.epochs, one.state.warmup_steps) == (4, 1, 2)
+    one.state.save(tmp_path / "opt")
+    loaded = OptimizerState.load(tmp_path / "opt")
+    assert loaded == one.state and loaded.moments.keys() == one.state.moments.keys()
+    assert all(torch.equal(loaded.moments[k], one.state.moments[k]) for k in loaded.moments)
+
+    runs = {}
+    for name, state in (("memory", one.state), ("disk", loaded), ("fresh", None),
+                        ("no moments", OptimizerState(4, 1, 2))):
+        learner = copy.deepcopy(model)
+        steps: list[TrainStep] = []
+        two = train_epoch(learner, second, batch_size=4, warmup_steps=2, schedule="cosine", seed=2, state=state,
+                          on_step=steps.append)
+        runs[name] = (torch.cat([p.detach().flatten() for p in learner.parameters()]), [s.lr for s in steps], two)
+    # Resumed: global steps 4, 5, 6 of a horizon of (1 + 1) × 3 = 6 steps, warm-up 2 long done.
+    assert runs["memory"][1] == pytest.approx([1e-3 * lr_factor(s, 2, 6, "cosine") for s in (4, 5, 6)])
+    assert runs["fresh"][1] == pytest.approx([0.0, 5e-4, 1e-3])  # a fresh warm-up instead
+    assert runs["memory"][2].state.step == 7 and runs["memory"][2].state.epochs == 2
+    assert torch.equal(runs["memory"][0], runs["disk"][0])  # the saved state is the whole state
+    assert not torch.equal(runs["memory"][0], runs["no moments"][0])  # and the moments matter
+    with pytest.raises(ValueError, match="another model"):
+        train_epoch(DualEncoder.tiny_byt5(seed=0, layers=1), second, state=one.state)
