@@ -172,7 +172,7 @@ def cmd_curriculum(args: argparse.Namespace) -> int:
 _FLAG_SETTINGS = {  # CLI flag (argparse dest) → config key
     "workdir": "workdir", "order": "curriculum.order", "seed": "curriculum.seed", "model": "retriever.model",
     "device": "retriever.device", "workers": "prover.workers", "ray_address": "prover.ray_address",
-    "generator": "prover.generator", "env": "prover.env", "timeout": "prover.timeout",
+    "generator": "prover.generator", "env": "prover.env", "timeout": "prover.timeout", "preset": "preset",
 }
 
 
@@ -240,15 +240,14 @@ def _repos_file(args: argparse.Namespace) -> Path:
 
 
 def _run(args: argparse.Namespace, until: str) -> int:
-    config = _config(args)
-    if config.acquire.extractor == "traced":  # asked for explicitly: no Lean at all is a usage error
-        from prover.env import LeanUnavailable
-        from prover.toolchain import require_lean
+    from leanagent.presets import lacking
 
-        try:
-            require_lean()
-        except LeanUnavailable as err:
-            raise UsageError(f"acquire.extractor = traced needs Lean: {err}") from None
+    config = _config(args)
+    missing = lacking(config, proving=until == "prove")  # before anything is written
+    if missing:
+        who = f"preset {config.preset}" if config.preset else "this configuration"
+        raise UsageError(f"{who} needs what this machine lacks: {'; '.join(missing)} (replace a part with "
+                         "--set, e.g. --set acquire.extractor=static --model minilm)")
     handler = _log_to_workdir(Path(config.workdir))
     try:
         return _run_logged(args, config, until)
@@ -497,7 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run": (cmd_run, "learn through repositories, easiest first: train, evaluate, prove, report",
                 "examples:\n  leanagent run --workdir runs/example            (the offline example)\n"
                 "  leanagent run repos.txt --workdir runs/paper     (the paper's 23 repositories; network)\n"
-                "  leanagent run repos.txt --workdir runs/paper --set retriever.lr=1e-4 --device cuda"),
+                "  leanagent run repos.txt --workdir runs/paper --set retriever.lr=1e-4 --device cuda\n"
+                "  leanagent run repos.txt --workdir runs/paper --preset leanagent   (the paper's setup)"),
         "train": (cmd_train, "train the retriever progressively and evaluate it (no proving, no report)",
                   "example:\n  leanagent train examples/repos.txt --workdir runs/example"),
         "eval": (cmd_eval, "evaluate the latest checkpoint (or BM25) on every learned repository",
@@ -550,6 +550,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "installed, else byt5-tiny), byt5-tiny (built locally), minilm, bm25 (the BM25 "
                            "baseline as a run: nothing trained), a checkpoint directory, or a Hugging Face name")
             p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="training device")
+            p.add_argument("--preset", choices=("leanagent",), default=None,
+                           help="leanagent: the paper's setup in one switch (traced repositories, ReProver's "
+                           "retriever and tactic generator, LeanAgent's training recipe and splits; "
+                           "docs/leanagent.md); other flags and --set still win")
         if name == "prove":
             p.add_argument("repo", metavar="REPO", help="a repository of the run (name, URL or local path)")
             p.add_argument("--theorem", metavar="NAME", help="prove only this sorry theorem")

@@ -141,6 +141,9 @@ class Config:
 
     workdir: str = "leanagent-work"
     """Run directory: databases, caches, checkpoints, reports, logs."""
+    preset: str = ""
+    """A published setup as one switch (:data:`leanagent.presets.PRESETS`; ``leanagent``: the paper's run);
+    settings given in the file or as flags win over it. Empty: our own defaults."""
     quiet: bool = False
     """No progress bars."""
     acquire: AcquireConfig = field(default_factory=AcquireConfig)
@@ -262,7 +265,13 @@ def _with_model_preset(data: dict[str, Any]) -> dict[str, Any]:
 
 def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = None) -> Config:
     """The configuration from a TOML file (optional) with ``overrides`` (``"section.key" → value``) on top,
-    ``retriever.model = "auto"`` resolved and the model's preset filling the settings not given."""
+    over the run preset's settings when one is named (``preset``), ``retriever.model = "auto"`` resolved and
+    the model's preset filling the settings still not given.
+
+    >>> paper = load_config(None, {"preset": "leanagent", "retriever.seed": "1"})
+    >>> paper.retriever.schedule, paper.retriever.accumulate, paper.retriever.split_fraction, paper.retriever.seed
+    ('cosine', 16, 0.02, 1)
+    """
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -271,7 +280,15 @@ def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = N
             raise ConfigError(f"{path}: no such configuration file") from None
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: not valid TOML ({err})") from None
-    data = _with_model_preset(_merge(data, _nest(overrides or {})))
+    data = _merge(data, _nest(overrides or {}))
+    if data.get("preset"):
+        from leanagent.presets import preset_settings
+
+        try:
+            data = _merge(_nest(preset_settings(str(data["preset"]))), data)  # what was given wins
+        except ValueError as err:
+            raise ConfigError(f"preset: {err}") from None
+    data = _with_model_preset(data)
     config = _build(Config, data, "")
     for key in CHOICES:
         section, name = key.split(".")

@@ -109,7 +109,8 @@ def test_a_traced_run_without_lean_is_refused_at_once(monkeypatch, capsys, tmp_p
                  "--set", "acquire.extractor=traced"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err
-    assert err.startswith("leanagent run: acquire.extractor = traced needs Lean: no Lean toolchain")
+    assert err.startswith("leanagent run: this configuration needs what this machine lacks: Lean to trace the "
+                          "repositories (no Lean toolchain")
     assert not (tmp_path / "w").exists()  # refused before anything was written
 
 
