@@ -8,8 +8,9 @@ from typing import Sequence
 from retrieval.base import Retriever
 from retrieval.dataset import EvalQuery
 from retrieval.metrics import mrr, recall_at_k
+from retrieval.stats import QueryScore, query_score
 
-__all__ = ["Scores", "evaluate"]
+__all__ = ["Scores", "evaluate", "score_queries"]
 
 
 @dataclass(frozen=True)
@@ -35,3 +36,9 @@ def evaluate(retriever: Retriever, queries: Sequence[EvalQuery], *, depth: int =
     positives = [q.positives for q in queries]
     return Scores(recall_at_k(ranked, positives, 1), recall_at_k(ranked, positives, 10), mrr(ranked, positives),
                   len(queries))
+
+
+def score_queries(retriever: Retriever, queries: Sequence[EvalQuery], *, depth: int = 100) -> list[QueryScore]:
+    """Each query's scores (for intervals and paired comparisons), in the order of ``queries``."""
+    hits = retriever.retrieve([q.query for q in queries], depth, [q.allowed for q in queries]) if queries else []
+    return [query_score([h.premise_id for h in row], q.positives) for row, q in zip(hits, queries)]

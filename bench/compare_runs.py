@@ -1,0 +1,82 @@
+"""Retrievers of several runs (and BM25) on the same queries, pooled over repositories, with paired intervals.
+
+Each WORKDIR is a finished ``leanagent train`` / ``run`` over the same repositories file (so the splits are
+the same); its latest checkpoint is scored on the validation and test queries of every repository it
+learned, with the run's own split settings. Figures: R@1, R@10 and MRR with 95% bootstrap intervals over
+queries; then each run against the first (paired difference of R@10 and MRR) and against BM25 (R@10 miss-rate
+ratio, MRR ratio). Choose on validation; report test once.
+
+    python bench/compare_runs.py rec/A rec/B rec/C --names ours leanagent cosine-resume
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from database.store import Store
+from leanagent.config import load_config
+from leanagent.learner import corpus_of, repo_dataset
+from leanagent.results import run_state
+from retrieval.bm25 import BM25Retriever
+from retrieval.evaluate import score_queries
+from retrieval.loading import load_retriever
+from retrieval.stats import difference, mean_interval, miss_rate_ratio, ratio
+
+
+def _scores(workdir: Path, split: str) -> tuple[list[str], dict[str, list]]:
+    """Query keys and per-query scores of the run's latest checkpoint and of BM25 on ``split``."""
+    config = load_config(workdir / "config.toml")
+    with Store.open(workdir / "leanagent.db") as store:
+        state = run_state(store)
+        repos = list(state.order[: len(state.checkpoints)])
+        corpus = corpus_of(store, repos)
+        dense = load_retriever(workdir / "checkpoints" / state.checkpoints[-1], workdir / "index",
+                               config.retriever.max_length, lambda: corpus)
+        bm25 = BM25Retriever()
+        bm25.index(corpus)
+        queries = [q for repo in repos for q in getattr(repo_dataset(store, repo, config.retriever), split)]
+    keys = [f"{q.theorem_id}\x1f{q.query}" for q in queries]
+    return keys, {"run": score_queries(dense, queries), "bm25": score_queries(bm25, queries)}
+
+
+def _column(scores, metric: str) -> list[float]:
+    return [getattr(s, metric) for s in scores]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workdirs", nargs="+", type=Path)
+    parser.add_argument("--names", nargs="*", help="a short name per workdir (default: the folder names)")
+    parser.add_argument("--splits", nargs="*", default=["validation", "test"])
+    args = parser.parse_args()
+    names = args.names or [w.name for w in args.workdirs]
+    for split in args.splits:
+        started = time.perf_counter()
+        runs, keys0, bm25 = {}, None, None
+        for name, workdir in zip(names, args.workdirs):
+            keys, scores = _scores(workdir, split)
+            if keys0 is not None and keys != keys0:
+                raise SystemExit(f"{workdir}: other {split} queries than {args.workdirs[0]} (other repositories or "
+                                 "split settings): a paired comparison needs the same queries")
+            keys0, bm25 = keys, scores["bm25"]
+            runs[name] = scores["run"]
+        print(f"\n## {split}: {len(keys0)} queries pooled over the repositories ({time.perf_counter() - started:.0f} s)")
+        print(f"{'ranker':16s} {'R@1':>28s} {'R@10':>28s} {'MRR':>28s}")
+        for name, scores in [*runs.items(), ("bm25", bm25)]:
+            cells = [str(mean_interval(_column(scores, m))) for m in ("recall_at_1", "recall_at_10", "reciprocal_rank")]
+            print(f"{name:16s} " + " ".join(f"{c:>28s}" for c in cells))
+        first = names[0]
+        for name, scores in runs.items():
+            r10, rr = _column(scores, "recall_at_10"), _column(scores, "reciprocal_rank")
+            b10, brr = _column(bm25, "recall_at_10"), _column(bm25, "reciprocal_rank")
+            line = f"{name:16s} vs bm25: R@10 miss-rate ratio {miss_rate_ratio(r10, b10)}, MRR ratio {ratio(rr, brr)}"
+            if name != first:
+                f10, frr = _column(runs[first], "recall_at_10"), _column(runs[first], "reciprocal_rank")
+                line += f"; vs {first}: ΔR@10 {difference(r10, f10)}, ΔMRR {difference(rr, frr)}"
+            print(line)
+
+
+if __name__ == "__main__":
+    main()
