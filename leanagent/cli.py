@@ -409,19 +409,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         average["queries"] = sum(row["queries"] for row in rows.values())
         if beside:
             average["bm25"] = {key: sum(row["bm25"][key] for row in rows.values()) / len(rows) for key in keys}
+    scale, unit = (100.0, "percentage points, as the paper prints them") if args.percent else (1.0, "fractions in [0, 1]")
     if args.json:
-        print(json.dumps({"model": name, "scale": "fractions in [0, 1]", "repos": rows, "average": average},
-                         indent=2))
+        for row in [*rows.values(), average]:
+            for part in (row, row.get("bm25", {})):
+                part.update({k: part[k] * scale for k in keys if k in part})
+        print(json.dumps({"model": name, "scale": unit, "repos": rows, "average": average}, indent=2))
         return EXIT_OK
-    print(f"model: {name} (fractions in [0, 1]; the average is over repositories; n = test queries)")
+    print(f"model: {name} ({unit}; the average is over repositories; n = test queries)")
     extra = f" {'BM25 R@10':>9} {'BM25 MRR':>8}" if beside else ""
     print(f"{'repository':36} {'n':>5} {'R@1':>7} {'R@10':>7} {'MRR':>7}{extra}")
+    digits = 1 if args.percent else 3
     for repo, row in {**rows, "average": average}.items():
         if row:
-            line = (f"{repo[:36]:36} {row['queries']:>5} {row['recall_at_1']:>7.3f} {row['recall_at_10']:>7.3f} "
-                    f"{row['mrr']:>7.3f}")
+            line = (f"{repo[:36]:36} {row['queries']:>5} {row['recall_at_1'] * scale:>7.{digits}f} "
+                    f"{row['recall_at_10'] * scale:>7.{digits}f} {row['mrr'] * scale:>7.{digits}f}")
             if beside:
-                line += f" {row['bm25']['recall_at_10']:>9.3f} {row['bm25']['mrr']:>8.3f}"
+                line += f" {row['bm25']['recall_at_10'] * scale:>9.{digits}f} {row['bm25']['mrr'] * scale:>8.{digits}f}"
             print(line)
     return EXIT_OK
 
@@ -568,6 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--ray-address", default=None, help="address of a Ray cluster (default: local Ray)")
         if name == "eval":
             p.add_argument("--baseline", choices=("bm25",), help="evaluate BM25 instead of the dense retriever")
+            p.add_argument("--percent", action="store_true", help="print percentage points (the paper's scale) "
+                           "instead of fractions")
         if name in ("scan", "curriculum", "eval", "status", "prove"):
             p.add_argument("--json", action="store_true", help="print JSON")
         _add_common(p, name)

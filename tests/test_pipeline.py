@@ -141,6 +141,13 @@ def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
     assert "bm25@03-expr-eval" in tests and tests["bm25@03-expr-eval"].queries == tests["03-expr-eval"].queries
     assert main(["eval", "--workdir", str(reference), "--baseline", "bm25", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["model"] == "bm25"
+    assert main(["eval", "--workdir", str(reference), "--json", "--percent"]) == 0  # the paper's scale
+    percent = json.loads(capsys.readouterr().out)
+    assert percent["scale"] == "percentage points, as the paper prints them"
+    assert percent["average"]["mrr"] == pytest.approx(100 * evaluation["average"]["mrr"])
+    assert percent["average"]["queries"] == evaluation["average"]["queries"]
+    assert percent["repos"]["nat-basics"]["bm25"]["recall_at_10"] == pytest.approx(
+        100 * evaluation["repos"]["nat-basics"]["bm25"]["recall_at_10"])
     assert main(["report", "--workdir", str(reference)]) == 0
     metrics = json.loads((reference / "report" / "metrics.json").read_text())
     assert metrics["order"] == ["nat-basics", "list-lemmas", "expr-eval"]
