@@ -394,7 +394,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         else:  # the latest checkpoint's dense encoder
             name = latest
             retriever = load_retriever(wd.checkpoints / name, wd.index, config.retriever.max_length,
-                                       lambda: corpus_of(store, repos))
+                                       lambda: corpus_of(store, repos), ranking=config.retriever.ranking,
+                                       fusion=config.retriever.fusion)
         records = score_repositories(retriever, store, repos, name, config.retriever)
         beside = [] if args.baseline == "bm25" or bm25_run else \
             score_repositories(bm25, store, repos, baseline_name(name), config.retriever)

@@ -95,6 +95,12 @@ class RetrieverConfig:
     """Carry AdamW's state and the schedule's position from one repository to the next, as LeanAgent's
     ``trainer.fit(ckpt_path=…)`` does (the warm-up then happens once, at the first repository); off, each
     repository starts a fresh optimiser and warm-up."""
+    ranking: str = "dense"
+    """What ranks premises in evaluation and for the prover: the trained encoder (``dense``), ``bm25``, or
+    both fused (``hybrid``); see :mod:`retrieval.hybrid`."""
+    fusion: str = "rrf"
+    """How ``hybrid`` fuses: ``rrf`` (reciprocal-rank fusion) or ``mix`` (a score mix whose dense weight
+    is picked on the validation queries of the repositories seen, after each repository)."""
     split: str = "random"
     """Split of each repository's theorems: ``random`` or ``novel_premises`` (LeanDojo's)."""
     split_fraction: float = 0.1
@@ -305,7 +311,8 @@ def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = N
 
 CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"), "acquire.extractor": ("static", "traced", "auto"),
            "prover.env": ("dojo", "checker"), "retriever.schedule": ("constant", "linear", "cosine"),
-           "retriever.split": ("random", "novel_premises")}
+           "retriever.split": ("random", "novel_premises"), "retriever.ranking": ("dense", "bm25", "hybrid"),
+           "retriever.fusion": ("rrf", "mix")}
 """Settings that take one of a few words."""
 
 

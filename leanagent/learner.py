@@ -254,14 +254,20 @@ class Learner:
 
     def _evaluate(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         from retrieval.bm25 import BM25Retriever
+        from retrieval.loading import rank_with
 
         r = self.config.retriever
-        retriever = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length,
-                                   lambda: self._corpus(seen))
+        corpus = self._corpus(seen)
+        bm25 = BM25Retriever()
+        bm25.index(corpus)
+        if self._bm25():
+            retriever, picked = bm25, ""
+        else:
+            dense = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length, lambda: corpus)
+            weight, picked = self._pick_weight(repo, seen, dense, bm25)
+            retriever = rank_with(dense, bm25, r.ranking, fusion=r.fusion, weight=weight)
         records = score_repositories(retriever, self.store, seen, checkpoint, r, validation_of=repo)
         if not self._bm25():  # BM25 beside the learned retriever, on the same queries, as its own matrix
-            bm25 = BM25Retriever()
-            bm25.index(self._corpus(seen))
             records += score_repositories(bm25, self.store, seen, baseline_name(checkpoint), r)
         self.store.add_evaluations(records)
         records = [e for e in records if e.checkpoint == checkpoint]
@@ -270,9 +276,25 @@ class Learner:
         own = next((e.recall_at_10 for e in records if e.split == "test" and e.repo_id == repo.id), None)
         own_text = f"{own:.3f}" if own is not None else "n/a"
         queries = next((e.queries for e in records if e.split == "test" and e.repo_id == repo.id), 0)
-        return {"evaluations": len(records), "average_test_recall_at_10": average,
+        return {"evaluations": len(records), "average_test_recall_at_10": average, "ranking": r.ranking,
                 "summary": f"test R@10 {own_text} here ({queries} queries), {average:.3f} on average over "
-                           f"{len(seen)} repositories"}
+                           f"{len(seen)} repositories{picked}"}
+
+    def _pick_weight(self, repo: Repo, seen: list[Repo], dense, bm25) -> tuple[float, str]:
+        """The score mix's dense weight, picked on the validation queries of every repository seen and saved
+        beside the checkpoint (0.5 and nothing saved unless the ranking is a ``mix`` hybrid)."""
+        from retrieval.hybrid import pick_weight
+        from retrieval.loading import save_mix_weight
+
+        r = self.config.retriever
+        if (r.ranking, r.fusion) != ("hybrid", "mix"):
+            return 0.5, ""
+        queries = [q for old in seen for q in repo_dataset(self.store, old, r).validation]
+        texts, allowed = [q.query for q in queries], [q.allowed for q in queries]
+        weight = pick_weight(dense.retrieve(texts, 100, allowed) if queries else [],
+                             bm25.retrieve(texts, 100, allowed) if queries else [], [q.positives for q in queries])
+        save_mix_weight(self._checkpoint_dir(repo), weight, len(queries))
+        return weight, f"; hybrid dense weight {weight:.1f} (picked on {len(queries)} validation queries)"
 
     def _prove(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         from leanagent.proving import prove_repository, sorry_targets

@@ -89,6 +89,10 @@ class GeneratorRecipe:
     """Retriever's maximum query length."""
     num_premises: int = 8
     """Premises retrieved per state."""
+    ranking: str = "dense"
+    """``dense``, ``bm25`` or ``hybrid`` (``retriever.ranking``)."""
+    fusion: str = "rrf"
+    """How ``hybrid`` fuses (``retriever.fusion``)."""
 
     def premise_source(self):
         """A :class:`~prover.generators.RetrievedPremises` over the checkpoint, or None."""
@@ -104,7 +108,7 @@ class GeneratorRecipe:
             assert repo is not None, f"repository {self.repo_id} vanished from {self.database}"
             files, premises = corpus_for(store, repo)
         retriever = load_retriever(Path(self.checkpoint_dir), Path(self.index_dir), self.max_length,
-                                   lambda: premises)
+                                   lambda: premises, ranking=self.ranking, fusion=self.fusion)
         return RetrievedPremises(retriever, premises, AccessIndex(files, premises).accessible_ids)
 
     def __call__(self):
@@ -182,7 +186,8 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
     if generator_factory is None:
         generator_factory = GeneratorRecipe(
             p.generator, str(wd.database.resolve()), repo.id,
-            str(checkpoint_dir or ""), str(index_dir or ""), config.retriever.max_length, p.num_premises)
+            str(checkpoint_dir or ""), str(index_dir or ""), config.retriever.max_length, p.num_premises,
+            config.retriever.ranking, config.retriever.fusion)
     limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions,
                           tactics_per_node=p.num_sampled_tactics, frontier_batch=p.frontier_batch)
     options = BatchOptions(checkpoint=checkpoint, workers=p.workers, ray_address=p.ray_address, limits=limits)

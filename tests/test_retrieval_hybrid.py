@@ -79,3 +79,26 @@ def test_the_mix_weight_is_the_best_on_validation() -> None:
     assert pick_weight(dense, lexical, [set(), set()]) == 1.0
     with pytest.raises(ValueError, match="dense weight"):
         score_mix(dense[0], lexical[0], 10, 1.5)
+
+
+def test_a_run_ranks_with_the_hybrid_and_keeps_the_weight_it_picked(tmp_path) -> None:
+    import json
+
+    from database.store import Store
+    from leanagent.config import load_config
+    from leanagent.pipeline import run
+    from retrieval.loading import load_retriever
+    from tests.conftest import EXAMPLES
+
+    settings = {"quiet": "true", "retriever.model": "byt5-tiny", "retriever.warmup_steps": "5",
+                "retriever.ranking": "hybrid", "retriever.fusion": "mix", "workdir": str(tmp_path)}
+    result = run(load_config(None, settings), EXAMPLES / "repos.txt", echo=lambda _: None)
+    assert result.failures == []
+    with Store.open(tmp_path / "leanagent.db") as store:
+        infos = [next(s.info for s in store.stages(r.id) if s.stage == "evaluate") for r in result.order]
+    assert all(i["ranking"] == "hybrid" and "hybrid dense weight" in i["summary"] for i in infos)
+    last = tmp_path / "checkpoints" / "03-expr-eval"
+    saved = json.loads((last / "hybrid.json").read_text())
+    assert 0.0 <= saved["weight"] <= 1.0 and saved["validation_queries"] > 0
+    retriever = load_retriever(last, tmp_path / "index", 64, lambda: [], ranking="hybrid", fusion="mix")
+    assert isinstance(retriever, HybridRetriever) and retriever.weight == saved["weight"]
