@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -173,6 +174,7 @@ _FLAG_SETTINGS = {  # CLI flag (argparse dest) → config key
     "workdir": "workdir", "order": "curriculum.order", "seed": "curriculum.seed", "model": "retriever.model",
     "device": "retriever.device", "workers": "prover.workers", "ray_address": "prover.ray_address",
     "generator": "prover.generator", "env": "prover.env", "timeout": "prover.timeout", "preset": "preset",
+    "ranking": "retriever.ranking",
 }
 
 
@@ -396,6 +398,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
             retriever = load_retriever(wd.checkpoints / name, wd.index, config.retriever.max_length,
                                        lambda: corpus_of(store, repos), ranking=config.retriever.ranking,
                                        fusion=config.retriever.fusion)
+        if args.compare:
+            other = bm25 if args.compare == "bm25" or bm25_run else load_retriever(
+                wd.checkpoints / latest, wd.index, config.retriever.max_length, lambda: corpus_of(store, repos),
+                ranking=args.compare, fusion=config.retriever.fusion)
+            return _print_comparison(args, store, repos, config.retriever, retriever, other,
+                                     f"{name} ({'bm25' if bm25_run else config.retriever.ranking})")
         records = score_repositories(retriever, store, repos, name, config.retriever)
         beside = [] if args.baseline == "bm25" or bm25_run else \
             score_repositories(bm25, store, repos, baseline_name(name), config.retriever)
@@ -428,6 +436,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
             if beside:
                 line += f" {row['bm25']['recall_at_10'] * scale:>9.{digits}f} {row['bm25']['mrr'] * scale:>8.{digits}f}"
             print(line)
+    return EXIT_OK
+
+
+def _print_comparison(args: argparse.Namespace, store, repos, settings, first, second, first_name: str) -> int:
+    from leanagent.comparison import compare_rankers
+
+    rows = compare_rankers(store, repos, settings, first, second, split=args.split)
+    if args.json:
+        def interval(i):  # a ratio over a zero rate has no value: null
+            return {k: v if math.isfinite(v) else None for k, v in (("estimate", i.estimate), ("low", i.low),
+                                                                      ("high", i.high))}
+
+        print(json.dumps({"first": first_name, "second": args.compare, "split": args.split,
+                          "scale": "fractions in [0, 1]; intervals: paired bootstrap, 95%",
+                          "rows": [{"repo": r.repo, "queries": r.queries,
+                                    "first": {k: interval(getattr(r.first, k)) for k in ("recall_at_1", "recall_at_10", "mrr")},
+                                    "second": {k: interval(getattr(r.second, k)) for k in ("recall_at_1", "recall_at_10", "mrr")},
+                                    "miss_rate_ratio": interval(r.miss_rate_ratio), "mrr_ratio": interval(r.mrr_ratio)}
+                                   for r in rows]}, indent=2))
+        return EXIT_OK
+    print(f"{first_name} vs {args.compare} on the {args.split} queries (fractions; [95% paired bootstrap "
+          "interval]; miss-rate ratio = (1 − R@10) / (1 − R@10 of the second): below 1 misses less; a ratio "
+          "whose interval holds 1 is a tie)")
+    print(f"{'repository':36} {'n':>5} {'R@10':>19} {'R@10 second':>19} {'miss-rate ratio':>21} {'MRR ratio':>21}")
+
+    def cell(i) -> str:
+        return f"{i.estimate:.3f} [{i.low:.2f}, {i.high:.2f}]" if math.isfinite(i.estimate + i.low + i.high) else "—"
+
+    for r in rows:
+        print(f"{r.repo[:36]:36} {r.queries:>5} {cell(r.first.recall_at_10):>19} {cell(r.second.recall_at_10):>19} "
+              f"{cell(r.miss_rate_ratio):>21} {cell(r.mrr_ratio):>21}")
     return EXIT_OK
 
 
@@ -507,7 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "example:\n  leanagent train examples/repos.txt --workdir runs/example"),
         "eval": (cmd_eval, "evaluate the latest checkpoint (or BM25) on every learned repository",
                  "examples:\n  leanagent eval --workdir runs/example --json\n"
-                 "  leanagent eval --workdir runs/example --baseline bm25"),
+                 "  leanagent eval --workdir runs/example --baseline bm25\n"
+                 "  leanagent eval --workdir runs/example --compare bm25     (paired intervals and ratios)"),
         "report": (cmd_report, "write the HTML report, metrics.json and summary.md of a run",
                    "example:\n  leanagent report --workdir runs/example"),
         "status": (cmd_status, "which repositories and stages are done, and the current metrics",
@@ -575,6 +615,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--baseline", choices=("bm25",), help="evaluate BM25 instead of the dense retriever")
             p.add_argument("--percent", action="store_true", help="print percentage points (the paper's scale) "
                            "instead of fractions")
+            p.add_argument("--ranking", choices=("dense", "bm25", "hybrid"), default=None,
+                           help="what ranks the premises (default: the run's retriever.ranking)")
+            p.add_argument("--compare", choices=("dense", "bm25", "hybrid"), default=None,
+                           help="compare the run's ranking with this one on the same queries: figures with "
+                           "95%% paired bootstrap intervals, R@10 miss-rate ratio and MRR ratio")
+            p.add_argument("--split", choices=("test", "validation"), default="test",
+                           help="queries for --compare (default: test)")
         if name in ("scan", "curriculum", "eval", "status", "prove"):
             p.add_argument("--json", action="store_true", help="print JSON")
         _add_common(p, name)

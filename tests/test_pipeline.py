@@ -141,6 +141,20 @@ def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
     assert "bm25@03-expr-eval" in tests and tests["bm25@03-expr-eval"].queries == tests["03-expr-eval"].queries
     assert main(["eval", "--workdir", str(reference), "--baseline", "bm25", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["model"] == "bm25"
+    assert main(["eval", "--workdir", str(reference), "--compare", "bm25", "--json"]) == 0
+    compared = json.loads(capsys.readouterr().out)
+    assert [r["repo"] for r in compared["rows"]] == ["nat-basics", "list-lemmas", "expr-eval", "pooled"]
+    assert compared["rows"][-1]["queries"] == evaluation["average"]["queries"]
+    for row in compared["rows"]:  # the same figures as eval's, now with intervals around them
+        for side in ("first", "second"):
+            r10 = row[side]["recall_at_10"]
+            assert r10["low"] <= r10["estimate"] <= r10["high"]
+        if row["repo"] != "pooled":
+            assert row["first"]["mrr"]["estimate"] == pytest.approx(evaluation["repos"][row["repo"]]["mrr"])
+            assert row["second"]["mrr"]["estimate"] == pytest.approx(evaluation["repos"][row["repo"]]["bm25"]["mrr"])
+    assert main(["eval", "--workdir", str(reference), "--compare", "bm25", "--ranking", "hybrid"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("03-expr-eval (hybrid) vs bm25 on the test queries") and table[-1].startswith("pooled")
     assert main(["eval", "--workdir", str(reference), "--json", "--percent"]) == 0  # the paper's scale
     percent = json.loads(capsys.readouterr().out)
     assert percent["scale"] == "percentage points, as the paper prints them"

@@ -1,0 +1,77 @@
+"""Two rankers of a run on the same queries: each figure with its interval, and their paired ratios.
+
+Per repository and pooled over every query of the repositories learned: R@1, R@10 and MRR of each ranker
+with 95% bootstrap intervals, the R@10 miss-rate ratio (1 − R@10) / (1 − R@10 of the other) and the MRR
+ratio, both paired over the same queries (:mod:`retrieval.stats`). A ratio whose interval holds 1 is a tie.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from database.records import Repo
+from database.store import Store
+from leanagent.config import RetrieverConfig
+from leanagent.learner import repo_dataset
+from retrieval.evaluate import score_queries
+from retrieval.stats import Interval, QueryScore, mean_interval, miss_rate_ratio, ratio
+
+__all__ = ["Figures", "Comparison", "compare_rankers"]
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One ranker's figures on a set of queries."""
+
+    recall_at_1: Interval
+    """Recall@1."""
+    recall_at_10: Interval
+    """Recall@10."""
+    mrr: Interval
+    """Mean reciprocal rank."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two rankers on the same queries of one repository (or of all of them, ``repo`` = ``"pooled"``)."""
+
+    repo: str
+    """Repository name, or ``pooled``."""
+    queries: int
+    """Queries both were scored on."""
+    first: Figures
+    """The run's ranker."""
+    second: Figures
+    """The ranker it is compared with."""
+    miss_rate_ratio: Interval
+    """(1 − R@10 of the first) / (1 − R@10 of the second): below 1, the first misses less."""
+    mrr_ratio: Interval
+    """MRR of the first / MRR of the second: above 1, the first ranks the positive higher."""
+
+
+def _figures(scores: list[QueryScore]) -> Figures:
+    return Figures(*(mean_interval([getattr(s, m) for s in scores])
+                     for m in ("recall_at_1", "recall_at_10", "reciprocal_rank")))
+
+
+def _compare(name: str, a: list[QueryScore], b: list[QueryScore]) -> Comparison:
+    a10, b10 = [s.recall_at_10 for s in a], [s.recall_at_10 for s in b]
+    arr, brr = [s.reciprocal_rank for s in a], [s.reciprocal_rank for s in b]
+    return Comparison(name, len(a), _figures(a), _figures(b), miss_rate_ratio(a10, b10), ratio(arr, brr))
+
+
+def compare_rankers(store: Store, repos: list[Repo], settings: RetrieverConfig, first, second, *,
+                    split: str = "test") -> list[Comparison]:
+    """``first`` against ``second`` on ``split`` of each repository (those with queries), then pooled."""
+    rows, pooled_a, pooled_b = [], [], []
+    for repo in repos:
+        queries = getattr(repo_dataset(store, repo, settings), split)
+        if not queries:
+            continue
+        a, b = score_queries(first, queries), score_queries(second, queries)
+        rows.append(_compare(repo.name, a, b))
+        pooled_a += a
+        pooled_b += b
+    if pooled_a:
+        rows.append(_compare("pooled", pooled_a, pooled_b))
+    return rows
