@@ -106,6 +106,17 @@ class RetrieverConfig:
     split_fraction: float = 0.1
     """Share of a repository's usable theorems in validation, and again in test (LeanAgent: 0.02; ours is
     larger so that small repositories get a test theorem; at least 1 from 5 theorems, 2 from 10)."""
+    hard_negatives: int = 0
+    """Of the ``num_negatives``, how many come from BM25's ten best accessible premises for the query that
+    it does not use (what a keyword ranker confuses); 0: ReProver's in-file and random negatives only."""
+    static_query: str = "statement"
+    """Query of a static record: the ``statement`` as written, or shaped as the ``goal`` its proof starts
+    from (binders as hypotheses, then ``⊢`` the type), as ReProver's states are."""
+    loss: str = "mse"
+    """``mse`` (ReProver's: squared error of the similarity matrix against 0/1 labels) or ``infonce``
+    (contrastive, with in-batch negatives, at ``temperature``)."""
+    temperature: float = 0.05
+    """Temperature of the InfoNCE loss."""
     ewc_lambda: float = 0.0
     """EWC penalty weight; 0 disables it (the paper's ablation used 0.1)."""
     replay: float = 0.0
@@ -312,7 +323,8 @@ def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = N
 CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"), "acquire.extractor": ("static", "traced", "auto"),
            "prover.env": ("dojo", "checker"), "retriever.schedule": ("constant", "linear", "cosine"),
            "retriever.split": ("random", "novel_premises"), "retriever.ranking": ("dense", "bm25", "hybrid"),
-           "retriever.fusion": ("rrf", "mix")}
+           "retriever.fusion": ("rrf", "mix"), "retriever.loss": ("mse", "infonce"),
+           "retriever.static_query": ("statement", "goal")}
 """Settings that take one of a few words."""
 
 

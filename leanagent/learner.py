@@ -93,12 +93,15 @@ def corpus_of(store: Store, repos: list[Repo]) -> list[Premise]:
     return list(premises.values())
 
 
-def repo_dataset(store: Store, repo: Repo, settings: RetrieverConfig):
-    """``repo``'s retrieval data (:class:`retrieval.dataset.RepoDataset`) under a run's split and negatives."""
+def repo_dataset(store: Store, repo: Repo, settings: RetrieverConfig, *, training: bool = False):
+    """``repo``'s retrieval data (:class:`retrieval.dataset.RepoDataset`) under a run's split and negatives
+    (BM25's hard negatives only ``training``: evaluation queries do not depend on them)."""
     from retrieval.dataset import build_dataset
 
     return build_dataset(store, repo, seed=settings.seed, strategy=settings.split, fraction=settings.split_fraction,
-                         num_negatives=settings.num_negatives, in_file_negatives=settings.in_file_negatives)
+                         num_negatives=settings.num_negatives, in_file_negatives=settings.in_file_negatives,
+                         hard_negatives=settings.hard_negatives if training else 0,
+                         static_query=settings.static_query)
 
 
 def score_repositories(retriever, store: Store, repos: list[Repo], checkpoint: str, settings: RetrieverConfig, *,
@@ -177,12 +180,12 @@ class Learner:
         r = self.config.retriever
         previous = self._previous(seen)
         model = self._load(previous)
-        data = repo_dataset(self.store, repo, r)
+        data = repo_dataset(self.store, repo, r, training=True)
         examples = list(data.train)
         if r.replay > 0 and len(seen) > 1:
             import random
 
-            earlier = [e for old in seen[:-1] for e in repo_dataset(self.store, old, r).train]
+            earlier = [e for old in seen[:-1] for e in repo_dataset(self.store, old, r, training=True).train]
             k = min(len(earlier), int(round(r.replay * len(examples))))
             examples += random.Random(r.seed).sample(earlier, k)
         ewc = state = None
@@ -199,7 +202,8 @@ class Learner:
             stats = train_epoch(model, examples, batch_size=r.batch_size, lr=r.lr, warmup_steps=warmup,
                                 schedule=r.schedule, accumulate=r.accumulate, max_length=r.max_length,
                                 grad_clip=r.grad_clip or None, seed=r.seed, device=device, ewc=ewc,
-                                state=state, show_progress=not self.config.quiet)
+                                state=state, loss=r.loss, temperature=r.temperature,
+                                show_progress=not self.config.quiet)
             if r.resume_optimizer:
                 state = stats.state  # the next epoch, here or at the next repository, goes on from it
             model.eval()

@@ -19,6 +19,7 @@ from database.datasets import AccessIndex, Split, novel_premise_split, split_the
 from database.records import Premise, Repo, Theorem
 from database.store import Store
 from database.ids import repo_id as make_repo_id
+from extraction.goal import goal_of
 from retrieval.base import premise_text
 from retrieval.examples import TrainingExample
 
@@ -94,11 +95,16 @@ class Unit:
     """Premises that tactic (traced) or the whole proof (static) uses."""
 
 
-def units(theorem: Theorem, by_name: dict[str, Premise]) -> list[Unit]:
+QUERY_FORMS = ("statement", "goal")
+
+
+def units(theorem: Theorem, by_name: dict[str, Premise], static_query: str = "statement") -> list[Unit]:
     """The units a theorem gives, keeping only premises in ``by_name`` (its accessible ones).
 
     Traced records give one unit per tactic with a state and at least one annotated premise (ReProver skips
-    the others); static records, which have no states, one unit: the statement and the proof's premises.
+    the others); static records, which have no states, one unit: the statement (as written, or shaped as the
+    goal its proof starts from with ``static_query="goal"``: :func:`extraction.goal.goal_of`) and the
+    proof's premises.
     """
     def known(names) -> tuple[Premise, ...]:
         return tuple({n: by_name[n] for n in names if n in by_name}.values())
@@ -107,7 +113,9 @@ def units(theorem: Theorem, by_name: dict[str, Premise]) -> list[Unit]:
         return [Unit(format_state(step.state_before), used) for step in theorem.steps
                 if step.state_before and (used := known(step.premises))]
     used = known(theorem.premises)
-    return [Unit(theorem.statement, used)] if used else []
+    if not used:
+        return []
+    return [Unit(goal_of(theorem.statement) if static_query == "goal" else theorem.statement, used)]
 
 
 def _rng(seed: int, theorem_id: str) -> random.Random:
@@ -115,18 +123,48 @@ def _rng(seed: int, theorem_id: str) -> random.Random:
 
 
 def _negatives(rng: random.Random, positive: Premise, accessible: Sequence[Premise], used: set[str],
-               num: int, in_file: int) -> tuple[str, ...]:
-    pool = [p for p in accessible if p.id not in used]
+               num: int, in_file: int, hard: Sequence[Premise] = ()) -> tuple[str, ...]:
+    """``hard`` (already chosen, none used), then ``in_file`` from the positive's file, then random ones,
+    ``num`` in all."""
+    chosen = list(hard[:num])
+    pool = [p for p in accessible if p.id not in used and p not in chosen]
     same_file = [p for p in pool if p.path == positive.path]
-    chosen = rng.sample(same_file, min(in_file, len(same_file), num))
+    chosen += rng.sample(same_file, min(in_file, len(same_file), num - len(chosen)))
     rest = [p for p in pool if p not in chosen]
     chosen += rng.sample(rest, min(num - len(chosen), len(rest)))
     return tuple(premise_text(p) for p in chosen)
 
 
+class _HardNegatives:
+    """BM25's best accessible premises for a query that it does not use: what a keyword ranker confuses."""
+
+    POOL = 10
+
+    def __init__(self, premises: Sequence[Premise]) -> None:
+        from retrieval.bm25 import BM25Retriever
+
+        self.bm25 = BM25Retriever()
+        self.bm25.index(premises)
+        self.by_id = {p.id: p for p in premises}
+
+    def pool(self, unit: Unit, accessible: Sequence[Premise]) -> list[Premise]:
+        """The candidates for ``unit``'s hard negatives, best first."""
+        used = {p.id for p in unit.positives}
+        hits = self.bm25.retrieve([unit.query], self.POOL + len(used), [{p.id for p in accessible}])[0]
+        return [self.by_id[h.premise_id] for h in hits if h.premise_id not in used and h.score > 0][:self.POOL]
+
+
 def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str = "random",
-                  fraction: float = 0.1, num_negatives: int = 3, in_file_negatives: int = 1) -> RepoDataset:
-    """The repository's split, training examples and evaluation queries, deterministic for a seed."""
+                  fraction: float = 0.1, num_negatives: int = 3, in_file_negatives: int = 1,
+                  hard_negatives: int = 0, static_query: str = "statement") -> RepoDataset:
+    """The repository's split, training examples and evaluation queries, deterministic for a seed.
+
+    Of each example's ``num_negatives``, ``hard_negatives`` are drawn from BM25's ten best accessible
+    premises for its query that it does not use, ``in_file_negatives`` from the positive premise's file,
+    the rest at random among the accessible ones.
+    """
+    if static_query not in QUERY_FORMS:
+        raise ValueError(f"unknown query form {static_query!r}: use one of {', '.join(QUERY_FORMS)}")
     theorems = store.theorems(repo.id, sorry=False)
     files, premises = corpus_for(store, repo)
     access = AccessIndex(files, premises)
@@ -137,23 +175,26 @@ def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str =
     else:
         raise ValueError(f"unknown split strategy {strategy!r} (use 'random' or 'novel_premises')")
     by_id = {t.id: t for t in theorems}
+    hard = _HardNegatives(premises) if hard_negatives > 0 and split.train else None
     train: list[TrainingExample] = []
     evals: dict[str, list[EvalQuery]] = {"validation": [], "test": []}
     for name, ids in (("train", split.train), ("validation", split.validation), ("test", split.test)):
         for tid in ids:
             theorem = by_id[tid]
             accessible = access.accessible(theorem)
-            found = units(theorem, {p.full_name: p for p in accessible})
+            found = units(theorem, {p.full_name: p for p in accessible}, static_query)
             if name == "train":
                 rng = _rng(seed, tid)
                 for unit in found:
                     used_ids = {p.id for p in unit.positives}
                     all_positive = tuple(premise_text(p) for p in unit.positives)
+                    pool = hard.pool(unit, accessible) if hard is not None else []
                     for positive in unit.positives:
+                        confusable = rng.sample(pool, min(hard_negatives, len(pool)))
                         train.append(TrainingExample(
                             query=unit.query, positive=premise_text(positive), all_positives=all_positive,
                             negatives=_negatives(rng, positive, accessible, used_ids, num_negatives,
-                                                 in_file_negatives)))
+                                                 in_file_negatives, confusable)))
             else:
                 allowed = frozenset(p.id for p in accessible)
                 evals[name].extend(EvalQuery(tid, u.query, frozenset(p.id for p in u.positives), allowed)

@@ -15,7 +15,9 @@ import torch.nn.functional as F
 
 from retrieval.examples import TrainingExample
 
-__all__ = ["batch_premises", "retrieval_loss"]
+__all__ = ["batch_premises", "retrieval_loss", "info_nce_loss", "LOSSES"]
+
+LOSSES = ("mse", "infonce")
 
 
 def batch_premises(batch: Sequence[TrainingExample]) -> tuple[list[str], torch.Tensor]:
@@ -46,3 +48,28 @@ def retrieval_loss(queries: torch.Tensor, premises: torch.Tensor, labels: torch.
         raise ValueError(f"labels have shape {tuple(labels.shape)}, expected {expected}")
     similarity = queries @ premises.T
     return F.mse_loss(similarity.float(), labels.to(similarity.device, torch.float32))
+
+
+def info_nce_loss(queries: torch.Tensor, premises: torch.Tensor, labels: torch.Tensor,
+                  temperature: float = 0.05) -> torch.Tensor:
+    """Contrastive (InfoNCE) loss with several positives: for each query, ``−log`` of the softmax mass of
+    its positive columns among all the batch's columns (the other queries' premises are in-batch negatives),
+    similarities divided by ``temperature``; the mean over queries that have a positive column.
+
+    >>> q = torch.tensor([[1.0, 0.0]]); p = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> round(float(info_nce_loss(q, p, torch.tensor([[1.0, 0.0]]), temperature=1.0)), 4)  # −log(e / (e + 1))
+    0.3133
+    """
+    if labels.shape != (queries.shape[0], premises.shape[0]):
+        expected = (queries.shape[0], premises.shape[0])
+        raise ValueError(f"labels have shape {tuple(labels.shape)}, expected {expected}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    logits = (queries @ premises.T).float() / temperature
+    positive = labels.to(logits.device, torch.bool)
+    has = positive.any(dim=1)
+    if not has.any():
+        return logits.sum() * 0.0
+    masked = logits.masked_fill(~positive, float("-inf"))
+    per_query = torch.logsumexp(logits, dim=1) - torch.logsumexp(masked, dim=1)
+    return per_query[has].mean()

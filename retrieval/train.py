@@ -30,7 +30,7 @@ import torch
 from database.index import atomic_directory
 from retrieval.encoder import DualEncoder
 from retrieval.examples import TrainingExample
-from retrieval.loss import batch_premises, retrieval_loss
+from retrieval.loss import LOSSES, batch_premises, info_nce_loss, retrieval_loss
 from retrieval.optim import OptimizerState
 
 __all__ = ["TrainStep", "TrainStats", "train_epoch", "lr_factor", "batch_loss", "EWC", "SCHEDULES"]
@@ -99,9 +99,10 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: Schedule
     raise ValueError(f"unknown learning-rate schedule {schedule!r}: use one of {', '.join(SCHEDULES)}")
 
 
-def batch_loss(model: DualEncoder, batch: Sequence[TrainingExample],
-               max_length: int | None = None) -> torch.Tensor:
-    """ReProver's loss for one batch; each distinct premise text is encoded once."""
+def batch_loss(model: DualEncoder, batch: Sequence[TrainingExample], max_length: int | None = None, *,
+               loss: str = "mse", temperature: float = 0.05) -> torch.Tensor:
+    """The loss of one batch, ReProver's MSE (``mse``) or InfoNCE at ``temperature`` (``infonce``); each
+    distinct premise text is encoded once."""
     columns, labels = batch_premises(batch)
     distinct = list(dict.fromkeys(columns))
     where = {text: i for i, text in enumerate(distinct)}
@@ -110,6 +111,8 @@ def batch_loss(model: DualEncoder, batch: Sequence[TrainingExample],
         queries = model([ex.query for ex in batch], max_length)
         premises = model(distinct, max_length)
     premises = premises[torch.tensor([where[c] for c in columns], device=premises.device)]
+    if loss == "infonce":
+        return info_nce_loss(queries, premises, labels, temperature)
     return retrieval_loss(queries, premises, labels)
 
 
@@ -121,7 +124,8 @@ def train_epoch(model: DualEncoder, examples: Sequence[TrainingExample], *, batc
                 warmup_steps: int = 1000, schedule: Schedule = "constant", accumulate: int = 1,
                 max_length: int | None = None, grad_clip: float | None = 1.0, seed: int = 3407,
                 device: str | torch.device = "cpu", ewc: EWC | None = None, state: OptimizerState | None = None,
-                show_progress: bool = False, on_step: Callable[[TrainStep], None] | None = None) -> TrainStats:
+                loss: str = "mse", temperature: float = 0.05, show_progress: bool = False,
+                on_step: Callable[[TrainStep], None] | None = None) -> TrainStats:
     """Train ``model`` in place for one pass over ``examples`` in a seeded random order.
 
     Defaults are LeanAgent's per-device settings (batch 4, lr 1e-3, 1,000 warm-up steps, clipping 1.0, seed
@@ -133,6 +137,8 @@ def train_epoch(model: DualEncoder, examples: Sequence[TrainingExample], *, batc
         raise ValueError(f"batch_size and accumulate must be positive, got {batch_size} and {accumulate}")
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown learning-rate schedule {schedule!r}: use one of {', '.join(SCHEDULES)}")
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
     device = torch.device(device)
     model.to(device)
     batches = math.ceil(len(examples) / batch_size)
@@ -165,10 +171,10 @@ def train_epoch(model: DualEncoder, examples: Sequence[TrainingExample], *, batc
                 group_losses = []
                 for b in range(step * accumulate, min((step + 1) * accumulate, batches)):
                     batch = [examples[i] for i in order[b * batch_size:(b + 1) * batch_size]]
-                    loss = batch_loss(model, batch, max_length)
-                    objective = loss + ewc.penalty(model) if ewc is not None else loss
+                    value = batch_loss(model, batch, max_length, loss=loss, temperature=temperature)
+                    objective = value + ewc.penalty(model) if ewc is not None else value
                     (objective / accumulate).backward()
-                    group_losses.append(float(loss.detach()))
+                    group_losses.append(float(value.detach()))
                 norm = torch.nn.utils.clip_grad_norm_(params, grad_clip if grad_clip else math.inf)
                 optimizer.step()
                 losses.extend(group_losses)

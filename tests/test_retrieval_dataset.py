@@ -79,3 +79,36 @@ def test_sorry_theorems_are_never_training_data(stored) -> None:
     sorry_ids = {t.id for t in store.theorems(repos[2].id, sorry=True)}
     assert sorry_ids and not sorry_ids & set(data.split.train + data.split.validation + data.split.test)
 
+
+
+def test_hard_negatives_are_what_bm25_confuses(stored) -> None:
+    from retrieval.bm25 import BM25Retriever
+
+    store, repos = stored
+    files, premises = corpus_for(store, repos[1])
+    plain = build_dataset(store, repos[1])
+    data = build_dataset(store, repos[1], hard_negatives=1)
+    assert data.split == plain.split and data.test == plain.test  # only training examples change
+    assert build_dataset(store, repos[1], hard_negatives=1) == data  # seeded
+    bm25 = BM25Retriever()
+    bm25.index(premises)
+    text_of = {p.id: premise_text(p) for p in premises}
+    changed = 0
+    for example, before in zip(data.train, plain.train):
+        assert len(example.negatives) == len(before.negatives) and not set(example.negatives) & example.positives
+        top = {text_of[h.premise_id] for h in bm25.retrieve([example.query], 20)[0] if h.score > 0}
+        assert example.negatives[0] in top or not top - example.positives  # BM25's, when it offers one
+        changed += example.negatives != before.negatives
+    assert changed > len(data.train) // 2
+
+
+def test_static_queries_can_be_shaped_as_goals(stored) -> None:
+    from extraction.goal import goal_of
+
+    store, repos = stored
+    plain = build_dataset(store, repos[0])
+    goals = build_dataset(store, repos[0], static_query="goal")
+    assert [q.query for q in goals.test] == [goal_of(q.query) for q in plain.test]
+    assert all("⊢" in q.query for q in goals.test + goals.validation)
+    with pytest.raises(ValueError, match="unknown query form"):
+        build_dataset(store, repos[0], static_query="state")

@@ -165,3 +165,15 @@ def test_resumed_epoch_goes_on_with_the_moments_and_the_schedule(tmp_path: Path)
     assert not torch.equal(runs["memory"][0], runs["no moments"][0])  # and the moments matter
     with pytest.raises(ValueError, match="another model"):
         train_epoch(DualEncoder.tiny_byt5(seed=0, layers=1), second, state=one.state)
+
+
+def test_training_with_infonce_learns_the_toy_task() -> None:
+    premises, queries, examples = toy_task()
+    model = DualEncoder.tiny_byt5(seed=0, d_model=64, d_ff=128, dropout=0.0)
+    r1_before, _ = rank(model, premises, queries)
+    for e in range(15):
+        train_epoch(model, examples, lr=1e-3, warmup_steps=5, seed=3407 + e, loss="infonce", temperature=0.1)
+    r1_after, mrr_after = rank(model, premises, queries)
+    assert r1_before < 0.5 and r1_after >= 0.8 and mrr_after >= 0.9
+    with pytest.raises(ValueError, match="unknown loss"):
+        train_epoch(model, examples, loss="hinge")
