@@ -52,6 +52,14 @@ def _scan_options(args: argparse.Namespace):
     )
 
 
+def _tracing(toolchain: str) -> dict:
+    """Whether the installed LeanDojo can trace this Lean version (static extraction works for all)."""
+    from leanagent.versions import lean_dojo_support
+
+    verdict = lean_dojo_support(toolchain)
+    return {"version": verdict.version, "supported": verdict.supported, "why": verdict.why}
+
+
 def _scan_summary(result) -> dict:
     scan = result.scan
     theorems = scan.theorems
@@ -60,6 +68,7 @@ def _scan_summary(result) -> dict:
         "url": scan.repo.url,
         "commit": scan.repo.commit,
         "lean_version": scan.repo.lean_version,
+        "lean_dojo": _tracing(scan.repo.lean_version),
         "extractor": scan.extractor,
         "files": len(scan.files),
         "lines": sum(f.lines for f in scan.files),
@@ -117,6 +126,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print(f"{summary['repo']} @ {summary['commit'][:12]}  ({summary['lean_version'] or 'no lean-toolchain'})")
+        print(f"  {'tracing':20} {summary['lean_dojo']['why']}")
         for key in ("files", "lines", "theorems", "sorry_theorems", "placeholders", "premises",
                     "tactic_steps", "dependency_premises"):
             print(f"  {key:20} {summary[key]}")
@@ -152,7 +162,8 @@ def cmd_curriculum(args: argparse.Namespace) -> int:
     rows = [
         {"position": i + 1, "repo": r.repo.name, "url": r.repo.url, "commit": r.repo.commit,
          "easy": r.easy, "medium": r.medium, "hard": r.hard, "no_difficulty": r.no_difficulty,
-         "sorry_theorems": r.sorry_theorems, "placeholders": r.placeholders}
+         "sorry_theorems": r.sorry_theorems, "placeholders": r.placeholders,
+         "lean_version": r.repo.lean_version, "lean_dojo": _tracing(r.repo.lean_version)}
         for i, r in enumerate(plan.order)
     ]
     if args.json:
@@ -161,10 +172,14 @@ def cmd_curriculum(args: argparse.Namespace) -> int:
         if plan.thresholds is not None:
             print(f"order: {plan.strategy}; easy: S ≤ {plan.thresholds.log_p33:.2f}, "
                   f"hard: S > {plan.thresholds.log_p67:.2f} (S = tactic steps, difficulty e^S)")
-        print(f"{'#':>3}  {'repository':40} {'easy':>6} {'medium':>6} {'hard':>6} {'sorry':>6}")
+        print(f"{'#':>3}  {'repository':40} {'easy':>6} {'medium':>6} {'hard':>6} {'sorry':>6}  lean (LeanDojo)")
         for row in rows:
+            lean = f"{row['lean_dojo']['version'] or '?'} ({'ok' if row['lean_dojo']['supported'] else 'no'})"
             print(f"{row['position']:>3}  {row['repo'][:40]:40} {row['easy']:>6} {row['medium']:>6} "
-                  f"{row['hard']:>6} {row['sorry_theorems']:>6}")
+                  f"{row['hard']:>6} {row['sorry_theorems']:>6}  {lean}")
+        for row in rows:
+            if not row["lean_dojo"]["supported"]:
+                print(f"  {row['repo']}: {row['lean_dojo']['why']}; static extraction only")
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
@@ -348,6 +363,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                           "stages": {r.name: {s: stage_label(state.stages.get(r.id, {}).get(s)) for s in STAGES}
                                      for r in rows},
                           "not_learned": {r.name: reason for r, reason in state.not_learned},
+                          "lean_dojo": {r.name: _tracing(r.lean_version) for r in rows},
                           "problems": list(state.problems), "metrics": data.metrics}, indent=2))
         return EXIT_OK
     print(f"{'#':>3}  {'repository':36} " + " ".join(f"{s:>8}" for s in STAGES))
@@ -361,6 +377,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             continue
         print(f"{position:>3}  {repo.name[:36]:36} " + " ".join(f"{label.split(' (')[0]:>8}" for label in labels))
         notes += [f"  {repo.name} {stage}: {label}" for stage, label in zip(STAGES, labels) if "(" in label]
+    notes += [f"  {repo.name}: {_tracing(repo.lean_version)['why']}; static extraction only" for repo in rows
+              if not _tracing(repo.lean_version)["supported"]]
     for note in notes:
         print(note)
     if state.problems:
