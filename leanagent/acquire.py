@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Sequence
 
 from database.records import Dependency, Repo
-from leanagent.gitutil import ExportedTree, GitError, export_tree, git, is_git_dir, resolve_commit, toplevel
+from leanagent.gitutil import (ExportedTree, GitError, compatible_commit, export_tree, git, is_git_dir, is_shallow,
+                               resolve_commit, toolchain_at, toplevel)
 from leanagent.repos import RepoSpec, local_name, normalise_url
 
 __all__ = ["AcquireError", "Checkout", "acquire", "find_dependency", "read_toolchain", "read_manifest"]
@@ -106,24 +107,45 @@ def _ignored(rel: Path) -> bool:
     return any(part.startswith(".") or part in ("lake-packages", "build") for part in rel.parts[:-1])
 
 
-def _make_repo(url: str, commit: str, name: str, root: Path | ExportedTree) -> Checkout:
+def _make_repo(url: str, commit: str, name: str, root: Path | ExportedTree, notes: tuple[str, ...] = ()) -> Checkout:
     tree = root if isinstance(root, ExportedTree) else ExportedTree(root)
     repo = Repo(url=url, commit=commit, name=name, lean_version=read_toolchain(tree.root), path=str(tree.root),
                 dependencies=read_manifest(tree.root))
-    return Checkout(repo, tree.root, missing_warnings(url, commit, tree.missing))
+    return Checkout(repo, tree.root, notes + missing_warnings(url, commit, tree.missing))
 
 
-def _export(git_dir: Path, revision: str | None, cache_dir: Path, source: str) -> tuple[str, ExportedTree]:
+def _compatible(git_dir: Path, commit: str, source: str) -> tuple[str, tuple[str, ...]]:
+    """The newest commit at or before ``commit`` that LeanDojo can trace, and a line saying so if it moved."""
+    from leanagent.versions import lean_dojo_support
+
+    found = compatible_commit(git_dir, commit, lambda toolchain: lean_dojo_support(toolchain).supported)
+    asked = toolchain_at(git_dir, commit) or "no lean-toolchain"
+    if found is None:
+        hint = ("; the clone is shallow, so its history is not here: clone it fully and list the local path"
+                if is_shallow(git_dir) else "")
+        raise AcquireError(f"{source}: no commit at or before {commit[:12]} has a Lean version LeanDojo supports "
+                           f"({commit[:12]} has {asked}){hint}")
+    if found == commit:
+        return commit, ()
+    return found, (f"{source}: {commit[:12]} has {asked}, which LeanDojo cannot trace; using {found[:12]}, the "
+                   f"newest commit before it with a supported version ({toolchain_at(git_dir, found)})",)
+
+
+def _export(git_dir: Path, revision: str | None, cache_dir: Path, source: str,
+            compatible: bool = False) -> tuple[str, ExportedTree, tuple[str, ...]]:
     commit = resolve_commit(git_dir, revision)
     if commit is None:
         raise AcquireError(f"{source}: commit {revision or 'HEAD'} not found "
                            "(check the commit in the repositories file, or fetch it into that repository)")
+    notes: tuple[str, ...] = ()
+    if compatible:
+        commit, notes = _compatible(git_dir, commit, source)
     try:
         tree = export_tree(git_dir, commit, cache_dir / "src" / f"{slug(source)}@{commit[:12]}")
     except GitError as err:
         raise AcquireError(f"{source}: cannot export commit {commit[:12]}: {err}") from None
     check_readable(source, commit, tree)
-    return commit, tree
+    return commit, tree, notes
 
 
 MAX_NAMED = 10
@@ -174,8 +196,19 @@ def _clone(url: str, revision: str | None, cache_dir: Path, timeout: float) -> P
     return git_dir
 
 
-def acquire(spec: RepoSpec, cache_dir: Path, *, timeout: float = 1800.0) -> Checkout:
+def _deepen(git_dir: Path, url: str, timeout: float) -> None:
+    """Fetch the history of a shallow clone, so that earlier commits can be looked at."""
+    try:
+        git(["fetch", "--quiet", "--unshallow", "origin"], git_dir=git_dir, timeout=timeout)
+    except GitError as err:
+        log.warning("%s: cannot fetch its history to look for a compatible commit: %s", url, err)
+
+
+def acquire(spec: RepoSpec, cache_dir: Path, *, timeout: float = 1800.0, compatible: bool = False) -> Checkout:
     """Bring the repository of ``spec`` onto disk at its commit; raise :class:`AcquireError` if impossible.
+
+    ``compatible``: when LeanDojo cannot trace the commit's Lean version, the newest commit before it that it
+    can is used instead (its history fetched for a URL), and a line of the checkout's warnings says so.
 
     - URL: a bare clone in the cache (fetched once), the commit exported to ``src/``.
     - Bare git directory: the commit (HEAD by default) exported to ``src/``.
@@ -185,8 +218,10 @@ def acquire(spec: RepoSpec, cache_dir: Path, *, timeout: float = 1800.0) -> Chec
     """
     if spec.is_url:
         git_dir = _clone(spec.source, spec.commit, cache_dir, timeout)
-        commit, tree = _export(git_dir, spec.commit, cache_dir, spec.source)
-        return _make_repo(spec.source, commit, spec.name, tree)
+        if compatible and is_shallow(git_dir):
+            _deepen(git_dir, spec.source, timeout)
+        commit, tree, notes = _export(git_dir, spec.commit, cache_dir, spec.source, compatible)
+        return _make_repo(spec.source, commit, spec.name, tree, notes)
     path = Path(spec.source)
     if not path.exists():
         raise AcquireError(f"{path}: no such directory")
@@ -194,16 +229,22 @@ def acquire(spec: RepoSpec, cache_dir: Path, *, timeout: float = 1800.0) -> Chec
         raise AcquireError(f"{path}: not a directory (give a Lean repository's root directory)")
     name = local_name(path)
     if is_git_dir(path):
-        commit, tree = _export(path, spec.commit, cache_dir, str(path))
-        return _make_repo(str(path), commit, name, tree)
+        commit, tree, notes = _export(path, spec.commit, cache_dir, str(path), compatible)
+        return _make_repo(str(path), commit, name, tree, notes)
     top = toplevel(path)
     is_root = top is not None and top.resolve() == path.resolve()
     if spec.commit is not None:
         if not is_root:
             raise AcquireError(f"{path}: not the root of a git repository, so commit {spec.commit} "
                                "cannot be checked out (drop the commit to read the directory as it is)")
-        commit, tree = _export(path / ".git", spec.commit, cache_dir, str(path))
-        return _make_repo(str(path), commit, name, tree)
+        commit, tree, notes = _export(path / ".git", spec.commit, cache_dir, str(path), compatible)
+        return _make_repo(str(path), commit, name, tree, notes)
+    if compatible and is_root:
+        from leanagent.versions import lean_dojo_support
+
+        if not lean_dojo_support(read_toolchain(path)).supported:  # walk the work tree's history instead
+            commit, tree, notes = _export(path / ".git", None, cache_dir, str(path), compatible)
+            return _make_repo(str(path), commit, name, tree, notes)
     commit = f"tree-{tree_digest(path)}"
     if is_root:
         try:
@@ -248,7 +289,7 @@ def find_dependency(dep: Dependency, repo_root: Path, cache_dir: Path, search_di
 
 
 def _dependency_tree(git_dir: Path, dep: Dependency, cache_dir: Path) -> Path:
-    commit, tree = _export(git_dir, dep.rev, cache_dir, dep.url)
+    commit, tree, _ = _export(git_dir, dep.rev, cache_dir, dep.url)
     for line in missing_warnings(f"dependency {dep.name} ({dep.url})", commit, tree.missing):
         log.warning("%s", line)
     return tree.root

@@ -49,6 +49,7 @@ def _scan_options(args: argparse.Namespace):
         deps_dirs=tuple(Path(p) for p in args.deps_dir),
         allow_network=not args.offline,
         show_progress=not args.quiet and sys.stderr.isatty(),
+        compatible=bool(args.compatible),
     )
 
 
@@ -211,6 +212,8 @@ def _config(args: argparse.Namespace):
         overrides["acquire.offline"] = "true"
     if getattr(args, "no_deps", False):
         overrides["acquire.dependencies"] = "false"
+    if getattr(args, "compatible", None):
+        overrides["acquire.compatible"] = "true"
     if getattr(args, "deps_dir", None):
         overrides["acquire.deps_dirs"] = ",".join(args.deps_dir)
     config_file = getattr(args, "config", None)
@@ -542,6 +545,9 @@ def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
                             help="directory holding dependency checkouts (by package name); repeatable")
         parser.add_argument("--no-deps", action="store_true", help="do not scan Lake dependencies")
         parser.add_argument("--offline", action="store_true", help="never use the network")
+        parser.add_argument("--compatible", action="store_true", default=None,
+                            help="where LeanDojo cannot trace a repository's Lean version, use the newest commit "
+                            "before it that it can (LeanAgent's find_compatible_commit); the commit used is reported")
     parser.add_argument("-q", "--quiet", action="count", default=0,
                         help="-q: no progress bars; -qq: nothing but errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

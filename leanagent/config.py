@@ -35,6 +35,9 @@ class AcquireConfig:
     """Directories holding dependency checkouts or git repositories, by package or repository name."""
     offline: bool = False
     """Never use the network."""
+    compatible: bool = False
+    """When LeanDojo cannot trace a repository's Lean version (``lean-toolchain``), walk its history back to
+    the newest commit it can, as LeanAgent's ``find_compatible_commit`` does (the commit used is reported)."""
     extractor: str = "static"
     """``static`` (the Lean source scanner, no Lean needed), ``traced`` (LeanDojo's trace: exact proof
     states and premises; needs Lean, runs in the sandbox; a repository that cannot be traced is reported and

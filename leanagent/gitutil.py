@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,45 @@ def resolve_commit(git_dir: Path, revision: str | None) -> str | None:
                    git_dir=git_dir, timeout=30)
     except GitError:
         return None
+
+
+def toolchain_at(git_dir: Path, commit: str) -> str:
+    """The first line of ``lean-toolchain`` at ``commit`` (``""`` when the commit has none)."""
+    try:
+        text = git(["show", f"{commit}:lean-toolchain"], git_dir=git_dir, timeout=60)
+    except GitError:
+        return ""
+    return (text.splitlines() or [""])[0].strip()
+
+
+def is_shallow(git_dir: Path) -> bool:
+    """Whether ``git_dir`` lacks history (a shallow clone)."""
+    try:
+        return git(["rev-parse", "--is-shallow-repository"], git_dir=git_dir, timeout=30) == "true"
+    except GitError:
+        return False
+
+
+def compatible_commit(git_dir: Path, commit: str, supported: Callable[[str], bool]) -> str | None:
+    """The newest commit at or before ``commit`` (first parents) whose ``lean-toolchain`` ``supported``
+    accepts, or None when its history has none (LeanAgent's ``find_compatible_commit``).
+
+    Only the commits that changed ``lean-toolchain`` are visited: the version before each change holds for
+    every commit back to the change before it, so the parent of the newest change that leaves a supported
+    version behind it is the answer.
+    """
+    if supported(toolchain_at(git_dir, commit)):
+        return commit
+    try:
+        changes = git(["rev-list", "--first-parent", commit, "--", "lean-toolchain"], git_dir=git_dir,
+                      timeout=300).split()
+    except GitError:
+        return None
+    for change in changes:
+        parent = resolve_commit(git_dir, f"{change}^")
+        if parent is not None and supported(toolchain_at(git_dir, parent)):
+            return parent
+    return None
 
 
 @dataclass(frozen=True)

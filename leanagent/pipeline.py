@@ -63,7 +63,8 @@ def _ingest(store: Store, config: Config, repos_file: Path, wd: Workdir, result:
         result.fail(error)
     options = ScanOptions(cache_dir=wd.cache, dependencies=config.acquire.dependencies,
                           deps_dirs=tuple(Path(d) for d in config.acquire.deps_dirs),
-                          allow_network=not config.acquire.offline, show_progress=not config.quiet)
+                          allow_network=not config.acquire.offline, show_progress=not config.quiet,
+                          compatible=config.acquire.compatible)
     reported: set[str] = set()
     repos: list[Repo] = []
     for spec in specs:

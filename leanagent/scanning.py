@@ -41,6 +41,8 @@ class ScanOptions:
     """Fetch what is not found locally."""
     show_progress: bool = False
     """Show progress bars."""
+    compatible: bool = False
+    """When LeanDojo cannot trace a repository's Lean version, use the newest commit before it that it can."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def scan_repository(spec: RepoSpec, options: ScanOptions, reported: set[str] | N
     ``reported`` collects the dependencies already reported missing, so a run reports each once.
     """
     try:
-        checkout = acquire(spec, options.cache_dir)
+        checkout = acquire(spec, options.cache_dir, compatible=options.compatible)
     except AcquireError as err:
         raise ScanError(str(err), bad_input=not spec.is_url) from None
     repo, root = checkout.repo, checkout.root

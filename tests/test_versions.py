@@ -45,3 +45,45 @@ def test_scan_and_curriculum_say_which_repositories_leandojo_cannot_trace(tmp_pa
     out = capsys.readouterr().out
     assert "v4.2.0 (no)" in out and "old: Lean v4.2.0: not supported by LeanDojo" in out
     assert "static extraction only" in out
+
+
+def _history(tmp_path: Path, toolchains: list[str]) -> tuple[Path, list[str]]:
+    """A work tree with one commit per toolchain (each also adding a theorem); returns (root, commits)."""
+    from tests.conftest import run_git, write_files
+
+    root = tmp_path / "hist"
+    root.mkdir()
+    run_git(root, "init", "-q", "-b", "main")
+    commits = []
+    for i, toolchain in enumerate(toolchains):
+        write_files(root, {"lean-toolchain": f"{toolchain}\n", f"H/T{i}.lean": f"theorem t{i} : {i} = {i} := by\n  rfl\n"})
+        run_git(root, "add", ".")
+        run_git(root, "commit", "-qm", f"c{i}")
+        commits.append(run_git(root, "rev-parse", "HEAD"))
+    return root, commits
+
+
+def test_compatible_walks_back_to_the_newest_commit_leandojo_can_trace(tmp_path: Path, capsys) -> None:
+    from leanagent.gitutil import compatible_commit
+    from leanagent.versions import lean_dojo_support
+
+    ok = "leanprover/lean4:v4.8.0"
+    root, commits = _history(tmp_path, [ok, ok, "leanprover/lean4:nightly-2023-08-19", "leanprover/lean4:v4.2.0"])
+    supported = lambda t: lean_dojo_support(t).supported  # noqa: E731
+    assert compatible_commit(root / ".git", commits[3], supported) == commits[1]
+    assert compatible_commit(root / ".git", commits[1], supported) == commits[1]
+    assert main(["scan", str(root), "--json", "--workdir", str(tmp_path / "w"), "-q", "--compatible"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["commit"] == commits[1] and summary["lean_dojo"]["supported"] and summary["theorems"] == 2
+    [note] = summary["warnings"]  # the commit used, reported
+    assert f"{commits[3][:12]} has leanprover/lean4:v4.2.0, which LeanDojo cannot trace; using {commits[1][:12]}" \
+        in note
+    assert main(["scan", str(root), "--json", "--workdir", str(tmp_path / "w"), "-q"]) == 0  # as it is
+    assert json.loads(capsys.readouterr().out)["theorems"] == 4
+
+
+def test_compatible_without_any_traceable_commit_is_one_line(tmp_path: Path, capsys) -> None:
+    root, commits = _history(tmp_path, ["leanprover/lean4:v4.2.0"])
+    assert main(["scan", str(root), "--workdir", str(tmp_path / "w"), "-q", "--compatible"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no commit at or before" in err and "LeanDojo supports" in err
