@@ -184,6 +184,24 @@ def cmd_curriculum(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    from leanagent.discover import DiscoverError, append_found, discover
+
+    path = Path(args.repos_file)
+    try:
+        found = discover(path, min_stars=args.min_stars, pushed_since=args.pushed_since or "", limit=args.limit,
+                         api=args.api, token=os.environ.get("GITHUB_TOKEN") or None)
+    except DiscoverError as err:
+        raise UsageError(str(err)) from None
+    if not args.dry_run and found:
+        append_found(path, found)
+    for f in found:
+        print(f"{f.url} {f.commit}  # {f.stars} stars, pushed {f.pushed_at}")
+    verb = "would be added" if args.dry_run else f"added to {path}"
+    print(f"{len(found)} repositories {verb}", file=sys.stderr if args.quiet else sys.stdout)
+    return EXIT_OK
+
+
 # ---- the lifelong loop -------------------------------------------------------------------------------
 
 _FLAG_SETTINGS = {  # CLI flag (argparse dest) → config key
@@ -586,6 +604,10 @@ def build_parser() -> argparse.ArgumentParser:
                   "  leanagent prove pfr --workdir runs/paper --ray-address ray://head:10001"),
         "curriculum": (cmd_curriculum, "the order in which repositories will be learned (easiest first)",
                        "example:\n  leanagent curriculum examples/repos.txt --json"),
+        "discover": (cmd_discover, "find Lean 4 repositories on GitHub and append them, pinned, to a repositories "
+                     "file", "examples:\n  leanagent discover repos.txt --min-stars 20 --pushed-since 2024-06-01 "
+                     "--limit 10\n  GITHUB_TOKEN=... leanagent discover repos.txt --dry-run   (a token raises the "
+                     "rate limit; never printed)"),
     }
     for name, (func, help_text, example) in commands.items():
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=example,
@@ -605,6 +627,14 @@ def build_parser() -> argparse.ArgumentParser:
                                " (run without one: the offline example examples/repos.txt)" if name == "run" else ""))
         elif name == "curriculum":
             p.add_argument("repos_file", metavar="REPOS_FILE", help="file of 'URL-or-path [commit]' lines")
+        elif name == "discover":
+            p.add_argument("repos_file", metavar="REPOS_FILE", help="repositories file to append to (created if "
+                           "missing); repositories it lists already are skipped")
+            p.add_argument("--min-stars", type=int, default=0, help="at least this many stars (default 0)")
+            p.add_argument("--pushed-since", metavar="YYYY-MM-DD", help="pushed to on or after this date")
+            p.add_argument("--limit", type=int, default=10, help="repositories to add at most (default 10)")
+            p.add_argument("--api", default="https://api.github.com", help="GitHub API address")
+            p.add_argument("--dry-run", action="store_true", help="print what would be added, write nothing")
         if name in ("curriculum", "run", "train"):
             p.add_argument("--order", choices=("easy-first", "leanagent", "random"), default=None,
                            help="easy-first (default), leanagent (the same with the reference code's "
