@@ -527,10 +527,12 @@ def cmd_prove(args: argparse.Namespace) -> int:
         checkpoint = state.checkpoints[-1]
         echo = (lambda a: None) if args.quiet >= 2 else (lambda a: print(f"{a.outcome:8} {a.seconds:7.1f} s  "
                                                                    f"{a.theorem_id[:12]}  {a.message}", file=sys.stderr))
+        patch = Path(args.patch) if args.patch else None
+        if args.pull_request and patch is None:
+            patch = wd.root / f"proofs-{repo.name.replace('/', '+')}.patch"
         try:
             done = prove_repository(config, store, wd, repo, checkpoint, checkpoint_dir=wd.checkpoints / checkpoint,
-                                    index_dir=wd.index, theorem=args.theorem,
-                                    patch=Path(args.patch) if args.patch else None, on_result=echo)
+                                    index_dir=wd.index, theorem=args.theorem, patch=patch, on_result=echo)
         except (LeanUnavailable, LookupError) as e:
             raise UsageError(str(e)) from None
     if args.json:
@@ -540,7 +542,31 @@ def cmd_prove(args: argparse.Namespace) -> int:
               f"({done.attempted} attempted now, {done.resumed} already done)")
         if done.patch:
             print(f"patch: {done.patch} (apply with `git apply {done.patch}` in {repo.path})")
+    if args.pull_request:
+        _pull_request(args, wd, repo, done)
     return EXIT_PARTIAL if done.outcomes.get("error") else EXIT_OK  # Lean broke on some theorem: say so
+
+
+def _pull_request(args: argparse.Namespace, wd, repo, done) -> None:
+    """Open a pull request of the proofs found (``--pull-request``), or say in one line how to."""
+    from leanagent.acquire import slug
+    from leanagent.pullrequest import PullRequestError, how_to_open, open_pull_request
+
+    if not done.proved or not done.patch:
+        print(f"{repo.name}: no proof found, so no pull request", file=sys.stderr)
+        return
+    token = os.environ.get("GITHUB_TOKEN")
+    if not token:
+        print(how_to_open(repo.url, repo.commit, Path(done.patch)))
+        return
+    git_dir = wd.cache / "git" / f"{slug(repo.url)}.git"
+    try:
+        pr = open_pull_request(repo.url, git_dir, repo.commit, Path(done.patch), token, api=args.api,
+                               body=f"{done.proved} of {done.targets} sorry theorems proved by leanagent "
+                                    "(best-first search; every proof checked by Lean).")
+    except PullRequestError as err:
+        raise UsageError(str(err)) from None
+    print(f"pull request: {pr.url} (branch {pr.branch})")
 
 
 def _progress(items: Sequence, desc: str, args: argparse.Namespace):
@@ -657,6 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("repo", metavar="REPO", help="a repository of the run (name, URL or local path)")
             p.add_argument("--theorem", metavar="NAME", help="prove only this sorry theorem")
             p.add_argument("--patch", metavar="FILE", help="write the proofs found as a patch (git apply FILE)")
+            p.add_argument("--pull-request", action="store_true", help="open a GitHub pull request of the proofs "
+                           "(fork, branch, commit, push; needs GITHUB_TOKEN, else says how to open it by hand)")
+            p.add_argument("--api", default="https://api.github.com", help="GitHub API address")
             p.add_argument("--generator", default=None, help="templates (default), reprover, combined, or a "
                            "seq2seq model name/directory")
             p.add_argument("--env", choices=("dojo", "checker"), default=None,
