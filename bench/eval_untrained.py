@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("--model", default="minilm", help="byt5-tiny, minilm or a Hugging Face name")
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=3407, help="split seed (the run's retriever.seed)")
+    parser.add_argument("--static-query", choices=("statement", "goal"), default="statement",
+                        help="query form of static records (retriever.static_query)")
     args = parser.parse_args()
     with Store.open(f"{args.workdir}/leanagent.db") as store:
         repos = store.repos("target")
@@ -30,7 +32,8 @@ def main() -> None:
         start = time.perf_counter()
         retriever.index(corpus_of(store, repos))
         print(f"embedded the corpus in {time.perf_counter() - start:.1f} s")
-        tests = [e for e in score_repositories(retriever, store, repos, "untrained", RetrieverConfig(seed=args.seed))
+        settings = RetrieverConfig(seed=args.seed, static_query=args.static_query)
+        tests = [e for e in score_repositories(retriever, store, repos, "untrained", settings)
                  if e.split == "test"]
         for e in tests:
             print(f"{store.repo(e.repo_id).name:40s} R@1 {e.recall_at_1:.3f}  R@10 {e.recall_at_10:.3f}  "
