@@ -42,7 +42,8 @@ def main() -> None:
         texts, allowed = [q.query for q in val], [q.allowed for q in val]
         weight = pick_weight(dense.retrieve(texts, 100, allowed), bm25.retrieve(texts, 100, allowed),
                              [q.positives for q in val])
-        print(f"mix weight {weight:.1f} picked on {len(val)} validation queries ({time.perf_counter() - started:.0f} s)")
+        seconds = time.perf_counter() - started
+        print(f"mix weight {weight:.1f} picked on {len(val)} validation queries ({seconds:.0f} s)")
         rankers = {"dense": dense, "hybrid rrf": HybridRetriever(dense, bm25, fusion="rrf"),
                    f"hybrid mix {weight:.1f}": HybridRetriever(dense, bm25, fusion="mix", weight=weight)}
         print(f"{'ranking':16} {'n':>5} {'R@1':>22} {'R@10':>22} {'MRR':>22} {'miss-rate ratio':>22} {'MRR ratio':>22}")
@@ -51,7 +52,8 @@ def main() -> None:
             pooled = compare_rankers(store, repos, r, ranker, bm25, split="test")[-1]
             if not printed_bm25:
                 b = pooled.second
-                print(f"{'bm25':16} {pooled.queries:>5} {_c(b.recall_at_1):>22} {_c(b.recall_at_10):>22} {_c(b.mrr):>22}")
+                print(f"{'bm25':16} {pooled.queries:>5} {_c(b.recall_at_1):>22} {_c(b.recall_at_10):>22} "
+                      f"{_c(b.mrr):>22}")
                 printed_bm25 = True
             f = pooled.first
             print(f"{name:16} {pooled.queries:>5} {_c(f.recall_at_1):>22} {_c(f.recall_at_10):>22} {_c(f.mrr):>22} "

@@ -62,7 +62,8 @@ def main() -> None:
                                  "split settings): a paired comparison needs the same queries")
             keys0, bm25 = keys, scores["bm25"]
             runs[name] = scores["run"]
-        print(f"\n## {split}: {len(keys0)} queries pooled over the repositories ({time.perf_counter() - started:.0f} s)")
+        seconds = time.perf_counter() - started
+        print(f"\n## {split}: {len(keys0)} queries pooled over the repositories ({seconds:.0f} s)")
         print(f"{'ranker':16s} {'R@1':>28s} {'R@10':>28s} {'MRR':>28s}")
         for name, scores in [*runs.items(), ("bm25", bm25)]:
             cells = [str(mean_interval(_column(scores, m))) for m in ("recall_at_1", "recall_at_10", "reciprocal_rank")]

@@ -74,7 +74,8 @@ def main() -> None:
     for size in args.ladder:
         row = [s for b, s in ladder if 0.5 * size <= b <= 2 * size]
         if row:
-            print(f"  ~{size:>9} bytes: median {sorted(row)[len(row) // 2] * 1e3:8.1f} ms, max {max(row) * 1e3:8.1f} ms")
+            median = sorted(row)[len(row) // 2]
+            print(f"  ~{size:>9} bytes: median {median * 1e3:8.1f} ms, max {max(row) * 1e3:8.1f} ms")
 
 
 if __name__ == "__main__":

@@ -457,7 +457,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         average["queries"] = sum(row["queries"] for row in rows.values())
         if beside:
             average["bm25"] = {key: sum(row["bm25"][key] for row in rows.values()) / len(rows) for key in keys}
-    scale, unit = (100.0, "percentage points, as the paper prints them") if args.percent else (1.0, "fractions in [0, 1]")
+    scale, unit = (100.0, "percentage points, as the paper prints them") if args.percent else \
+        (1.0, "fractions in [0, 1]")
     if args.json:
         for row in [*rows.values(), average]:
             for part in (row, row.get("bm25", {})):
@@ -487,13 +488,14 @@ def _print_comparison(args: argparse.Namespace, store, repos, settings, first, s
             return {k: v if math.isfinite(v) else None for k, v in (("estimate", i.estimate), ("low", i.low),
                                                                       ("high", i.high))}
 
+        def figures(f):
+            return {k: interval(getattr(f, k)) for k in ("recall_at_1", "recall_at_10", "mrr")}
+
         print(json.dumps({"first": first_name, "second": args.compare, "split": args.split,
                           "scale": "fractions in [0, 1]; intervals: paired bootstrap, 95%",
-                          "rows": [{"repo": r.repo, "queries": r.queries,
-                                    "first": {k: interval(getattr(r.first, k)) for k in ("recall_at_1", "recall_at_10", "mrr")},
-                                    "second": {k: interval(getattr(r.second, k)) for k in ("recall_at_1", "recall_at_10", "mrr")},
-                                    "miss_rate_ratio": interval(r.miss_rate_ratio), "mrr_ratio": interval(r.mrr_ratio)}
-                                   for r in rows]}, indent=2))
+                          "rows": [{"repo": r.repo, "queries": r.queries, "first": figures(r.first),
+                                    "second": figures(r.second), "miss_rate_ratio": interval(r.miss_rate_ratio),
+                                    "mrr_ratio": interval(r.mrr_ratio)} for r in rows]}, indent=2))
         return EXIT_OK
     print(f"{first_name} vs {args.compare} on the {args.split} queries (fractions; [95% paired bootstrap "
           "interval]; miss-rate ratio = (1 − R@10) / (1 − R@10 of the second): below 1 misses less; a ratio "

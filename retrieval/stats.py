@@ -38,8 +38,8 @@ def query_score(ranked: Sequence[str], positives: Collection[str]) -> QueryScore
         raise ValueError("a query without positives has no score (ReProver skips it)")
     found = set(positives)
     first = next((1.0 / rank for rank, pid in enumerate(ranked, 1) if pid in found), 0.0)
-    return QueryScore(len(found.intersection(ranked[:1])) / len(found), len(found.intersection(ranked[:10])) / len(found),
-                      first)
+    return QueryScore(len(found.intersection(ranked[:1])) / len(found),
+                      len(found.intersection(ranked[:10])) / len(found), first)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ def _history(tmp_path: Path, toolchains: list[str]) -> tuple[Path, list[str]]:
     run_git(root, "init", "-q", "-b", "main")
     commits = []
     for i, toolchain in enumerate(toolchains):
-        write_files(root, {"lean-toolchain": f"{toolchain}\n", f"H/T{i}.lean": f"theorem t{i} : {i} = {i} := by\n  rfl\n"})
+        write_files(root, {"lean-toolchain": f"{toolchain}\n",
+                           f"H/T{i}.lean": f"theorem t{i} : {i} = {i} := by\n  rfl\n"})
         run_git(root, "add", ".")
         run_git(root, "commit", "-qm", f"c{i}")
         commits.append(run_git(root, "rev-parse", "HEAD"))
