@@ -41,6 +41,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "retriever.in_file_negatives": 1,
         "retriever.ewc_lambda": 0.0,
         "retriever.replay": 0.0,
+        "retriever.ranking": "dense",
         "retriever.split": "random",
         "retriever.split_fraction": 0.02,
         "retriever.seed": 3407,

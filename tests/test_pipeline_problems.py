@@ -110,7 +110,8 @@ def test_the_warm_up_is_scaled_to_a_small_repository(tmp_path: Path) -> None:
     for fraction in ("0.1", "0"):
         work = tmp_path / f"w{fraction}"
         config = load_config(None, {"quiet": "true", "retriever.model": "byt5-tiny", "workdir": str(work),
-                                    "retriever.warmup_fraction": fraction})
+                                    "retriever.warmup_fraction": fraction,
+                                    "retriever.ranking": "dense"})  # the encoder's own scores
         assert config.retriever.warmup_steps == 1000
         run(config, repos, until="evaluate")
         with Store.open(work / "leanagent.db") as store:
