@@ -122,6 +122,8 @@ class ReportData:
     """Each sorry theorem by name with its outcome."""
     bm25_recall_at_10: tuple[tuple[float | None, ...], ...] = ()
     """BM25's matrix on the same queries (same shape as ``recall_at_10``; empty when not measured)."""
+    ranking: str = ""
+    """What ranked the premises behind the learned scores (``retriever.ranking``, in words)."""
 
 
 def metrics_json(data: ReportData) -> dict:
@@ -129,6 +131,7 @@ def metrics_json(data: ReportData) -> dict:
     return {
         "title": data.title,
         "model": data.model,
+        "ranking": data.ranking,
         "order": list(data.order),
         "recall_at_10": [list(row) for row in data.recall_at_10],
         "validation_recall_at_10": list(data.validation_recall_at_10),
@@ -237,6 +240,8 @@ def render_html(data: ReportData) -> str:
                      + "</ul>")
     if data.scores:
         parts.append("<h2>Test scores after the last repository</h2>")
+        if data.ranking:
+            parts.append(f"<p>Premises ranked by: {html.escape(data.ranking)}.</p>")
         parts.append(_table(["repository", "test queries", "R@1", "R@10", "MRR", "BM25 R@1", "BM25 R@10",
                              "BM25 MRR"], [(r.repo, r.queries, r.recall_at_1, r.recall_at_10, r.mrr,
                                             r.bm25_recall_at_1, r.bm25_recall_at_10, r.bm25_mrr)
@@ -308,6 +313,8 @@ def render_markdown(data: ReportData) -> str:
     if data.problems:
         lines += ["Not learned:", *[f"- {p}" for p in data.problems], ""]
     if data.scores:
+        if data.ranking:
+            lines += [f"Premises ranked by: {data.ranking}.", ""]
         lines += ["| repository | test queries | R@10 | BM25 R@10 | MRR | BM25 MRR |", "|---|---|---|---|---|---|"]
         lines += [f"| {_md(r.repo)} | {r.queries} | {_fmt(r.recall_at_10)} | {_fmt(r.bm25_recall_at_10)} | "
                   f"{_fmt(r.mrr)} | {_fmt(r.bm25_mrr)} |" for r in data.scores]

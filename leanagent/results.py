@@ -103,6 +103,11 @@ def sorry_outcomes(store: Store, state: RunState) -> tuple[SorryTheoremRow, ...]
     return tuple(rows)
 
 
+RANKING_WORDS = {"dense": "dense (the trained encoder alone)", "bm25": "BM25",
+                 "hybrid": "hybrid (the trained encoder and BM25 fused)"}
+"""How the report names ``retriever.ranking``, the ranker behind the learned scores."""
+
+
 def report_data(store: Store, title: str = "leanagent run") -> ReportData:
     """Everything the report shows, computed from the database."""
     state = run_state(store)
@@ -142,7 +147,9 @@ def report_data(store: Store, title: str = "leanagent run") -> ReportData:
     model = ""
     if state.checkpoints:
         model = f"{state.checkpoints[-1]} ({state.strategy})"
-    return ReportData(title=title, order=tuple(r.name for r in learned),
+    evaluated = state.stages.get(learned[-1].id, {}).get("evaluate") or {} if learned else {}
+    ranking = RANKING_WORDS.get(evaluated.get("ranking", "dense"), evaluated.get("ranking", "dense"))
+    return ReportData(title=title, order=tuple(r.name for r in learned), ranking=ranking,
                       recall_at_10=tuple(tuple(row) for row in complete),
                       validation_recall_at_10=tuple(validation[: len(complete)]), metrics=metrics,
                       curriculum=curriculum, sorry=tuple(sorry), model=model, timings=timings,

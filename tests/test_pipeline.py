@@ -171,6 +171,7 @@ def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
     assert [(row["repo"], row["queries"] > 0, row["bm25_recall_at_10"] is not None) for row in metrics["scores"]] \
         == [("nat-basics", True, True), ("list-lemmas", True, True), ("expr-eval", True, True)]
     assert len(metrics["bm25_recall_at_10"]) == 3
+    assert metrics["ranking"] == "hybrid (the trained encoder and BM25 fused)"  # the default ranking, named
     summary = (reference / "report" / "summary.md").read_text()
     assert "| repository | test queries | R@10 | BM25 R@10 | MRR | BM25 MRR |" in summary
     assert "With fewer than 10 queries one query moves Recall@10 by 0.1 or more" in summary
