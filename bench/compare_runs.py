@@ -37,7 +37,7 @@ def _scores(workdir: Path, split: str) -> tuple[list[str], dict[str, list]]:
         bm25 = BM25Retriever()
         bm25.index(corpus)
         queries = [q for repo in repos for q in getattr(repo_dataset(store, repo, config.retriever), split)]
-    keys = [f"{q.theorem_id}\x1f{q.query}" for q in queries]
+    keys = [q.theorem_id for q in queries]  # the same theorems, whatever the query's form
     return keys, {"run": score_queries(dense, queries), "bm25": score_queries(bm25, queries)}
 
 
@@ -54,25 +54,26 @@ def main() -> None:
     names = args.names or [w.name for w in args.workdirs]
     for split in args.splits:
         started = time.perf_counter()
-        runs, keys0, bm25 = {}, None, None
+        runs, bm25s, keys0 = {}, {}, None
         for name, workdir in zip(names, args.workdirs):
             keys, scores = _scores(workdir, split)
             if keys0 is not None and keys != keys0:
-                raise SystemExit(f"{workdir}: other {split} queries than {args.workdirs[0]} (other repositories or "
+                raise SystemExit(f"{workdir}: other {split} theorems than {args.workdirs[0]} (other repositories or "
                                  "split settings): a paired comparison needs the same queries")
-            keys0, bm25 = keys, scores["bm25"]
-            runs[name] = scores["run"]
+            keys0 = keys
+            runs[name], bm25s[name] = scores["run"], scores["bm25"]  # BM25 on this run's own query form
         seconds = time.perf_counter() - started
         print(f"\n## {split}: {len(keys0)} queries pooled over the repositories ({seconds:.0f} s)")
-        print(f"{'ranker':16s} {'R@1':>28s} {'R@10':>28s} {'MRR':>28s}")
-        for name, scores in [*runs.items(), ("bm25", bm25)]:
+        print(f"{'ranker':22s} {'R@1':>28s} {'R@10':>28s} {'MRR':>28s}")
+        rows = [*runs.items(), *((f"bm25 ({name})", b) for name, b in bm25s.items())]
+        for name, scores in rows:
             cells = [str(mean_interval(_column(scores, m))) for m in ("recall_at_1", "recall_at_10", "reciprocal_rank")]
-            print(f"{name:16s} " + " ".join(f"{c:>28s}" for c in cells))
+            print(f"{name:22s} " + " ".join(f"{c:>28s}" for c in cells))
         first = names[0]
         for name, scores in runs.items():
             r10, rr = _column(scores, "recall_at_10"), _column(scores, "reciprocal_rank")
-            b10, brr = _column(bm25, "recall_at_10"), _column(bm25, "reciprocal_rank")
-            line = f"{name:16s} vs bm25: R@10 miss-rate ratio {miss_rate_ratio(r10, b10)}, MRR ratio {ratio(rr, brr)}"
+            b10, brr = _column(bm25s[name], "recall_at_10"), _column(bm25s[name], "reciprocal_rank")
+            line = f"{name:22s} vs bm25: R@10 miss-rate ratio {miss_rate_ratio(r10, b10)}, MRR ratio {ratio(rr, brr)}"
             if name != first:
                 f10, frr = _column(runs[first], "recall_at_10"), _column(runs[first], "reciprocal_rank")
                 line += f"; vs {first}: ΔR@10 {difference(r10, f10)}, ΔMRR {difference(rr, frr)}"
