@@ -432,7 +432,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             retriever, name = bm25, "bm25"
         elif bm25_run:  # a BM25 run's marker: the same ranker as the baseline, indexed once
             retriever, name = bm25, latest
-        else:  # the latest checkpoint's dense encoder
+        else:  # the latest checkpoint's encoder, alone or fused with BM25 (retriever.ranking)
             name = latest
             retriever = load_retriever(wd.checkpoints / name, wd.index, config.retriever.max_length,
                                        lambda: corpus_of(store, repos), ranking=config.retriever.ranking,
@@ -457,15 +457,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         average["queries"] = sum(row["queries"] for row in rows.values())
         if beside:
             average["bm25"] = {key: sum(row["bm25"][key] for row in rows.values()) / len(rows) for key in keys}
+    ranking = "bm25" if args.baseline == "bm25" or bm25_run else config.retriever.ranking
     scale, unit = (100.0, "percentage points, as the paper prints them") if args.percent else \
         (1.0, "fractions in [0, 1]")
     if args.json:
         for row in [*rows.values(), average]:
             for part in (row, row.get("bm25", {})):
                 part.update({k: part[k] * scale for k in keys if k in part})
-        print(json.dumps({"model": name, "scale": unit, "repos": rows, "average": average}, indent=2))
+        print(json.dumps({"model": name, "ranking": ranking, "scale": unit, "repos": rows, "average": average},
+                         indent=2))
         return EXIT_OK
-    print(f"model: {name} ({unit}; the average is over repositories; n = test queries)")
+    print(f"model: {name}, ranked by {ranking} ({unit}; the average is over repositories; n = test queries)")
     extra = f" {'BM25 R@10':>9} {'BM25 MRR':>8}" if beside else ""
     print(f"{'repository':36} {'n':>5} {'R@1':>7} {'R@10':>7} {'MRR':>7}{extra}")
     digits = 1 if args.percent else 3

@@ -125,7 +125,7 @@ def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
     assert all(set(STAGES) <= set(stages) for stages in status["stages"].values())
     assert main(["eval", "--workdir", str(reference), "--json"]) == 0
     evaluation = json.loads(capsys.readouterr().out)
-    assert evaluation["model"] == "03-expr-eval"
+    assert evaluation["model"] == "03-expr-eval" and evaluation["ranking"] == "hybrid"
     assert set(evaluation["repos"]) == {"nat-basics", "list-lemmas", "expr-eval"}
     assert all({"recall_at_1", "recall_at_10", "mrr"} <= set(v) for v in evaluation["repos"].values())
     # Every figure with the number of test queries it rests on, and BM25's on the same queries beside it.
