@@ -1,0 +1,98 @@
+"""Training data for a tactic generator: (goal, tactic) pairs of every step of every proved ``by`` proof.
+
+The goal a step starts from: with traced records the real state before the tactic (ReProver's
+``format_state`` applied); with static records, which have no states, the statement shaped as the goal its
+proof starts from (binders as hypotheses, then ``⊢``: :func:`extraction.goal.goal_of`) followed by the
+tactics already applied, one ``-- done: …`` line each. ReProver's input puts retrieved premises before the
+goal (:func:`prover.generators.augmented_state`); that happens where the retriever is at hand.
+
+Theorems whose proof gives up are never used, nor tactics that give up (``sorry``, ``admit``). Splits follow
+the retriever's (:func:`database.datasets.split_theorems`, same seed and fraction): its validation and test
+theorems are held out here too, every other proved theorem is training data, also those whose proofs use no
+premise (the retriever has no query for them, the generator still learns their tactics).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from database.datasets import Split, novel_premise_split, split_theorems
+from database.records import Theorem
+from extraction.goal import goal_of
+from extraction.lexer import gives_up
+
+__all__ = ["TacticExample", "TacticData", "goal_before", "tactic_examples", "tactic_data"]
+
+
+@dataclass(frozen=True)
+class TacticExample:
+    """One step of a human proof: the goal it starts from and the tactic written there."""
+
+    theorem_id: str
+    """The theorem it comes from."""
+    step: int
+    """0-based position of the tactic in the proof."""
+    goal: str
+    """The goal before the tactic (a traced state, or the statement's goal plus the tactics done)."""
+    tactic: str
+    """The tactic as written: the target."""
+
+
+@dataclass(frozen=True)
+class TacticData:
+    """A repository's tactic examples by split."""
+
+    train: tuple[TacticExample, ...]
+    """Steps of training theorems."""
+    validation: tuple[TacticExample, ...]
+    """Steps of the retriever's validation theorems."""
+    test: tuple[TacticExample, ...]
+    """Steps of the retriever's test theorems."""
+
+
+def goal_before(theorem: Theorem, step: int) -> str:
+    """The goal before tactic ``step`` of ``theorem``.
+
+    >>> from database.records import Pos, TacticStep
+    >>> t = Theorem("u", "c", "A.lean", "t", Pos(1, 1), Pos(3, 1), "theorem t (n : Nat) : n + 0 = n", "by",
+    ...             steps=(TacticStep("induction n"), TacticStep("rfl")))
+    >>> print(goal_before(t, 1))
+    n : Nat
+    ⊢ n + 0 = n
+    -- done: induction n
+    """
+    state = theorem.steps[step].state_before
+    if state:
+        from retrieval.dataset import format_state
+
+        return format_state(state)
+    done = [f"-- done: {' '.join(s.tactic.split())}" for s in theorem.steps[:step]]
+    return "\n".join([goal_of(theorem.statement), *done])
+
+
+def tactic_examples(theorem: Theorem) -> list[TacticExample]:
+    """Every step of a proved theorem whose tactic does not give up (none for a theorem that gives up)."""
+    if theorem.has_sorry or gives_up(theorem.proof):
+        return []
+    return [TacticExample(theorem.id, i, goal_before(theorem, i), step.tactic)
+            for i, step in enumerate(theorem.steps) if step.tactic.strip() and not gives_up(step.tactic)]
+
+
+def tactic_data(theorems: Sequence[Theorem], *, seed: int = 3407, strategy: str = "random",
+                fraction: float = 0.1) -> TacticData:
+    """A repository's tactic examples, split as its retriever's data is (no held-out theorem in training)."""
+    if strategy == "random":
+        split: Split = split_theorems(theorems, seed=seed, fraction=fraction)
+    elif strategy == "novel_premises":
+        split = novel_premise_split(theorems, seed=seed, fraction=fraction)
+    else:
+        raise ValueError(f"unknown split strategy {strategy!r} (use 'random' or 'novel_premises')")
+    held = set(split.validation) | set(split.test)
+    by_id = {t.id: t for t in theorems}
+
+    def steps(ids) -> tuple[TacticExample, ...]:
+        return tuple(e for tid in ids for e in tactic_examples(by_id[tid]))
+
+    training = sorted(t.id for t in theorems if t.id not in held)
+    return TacticData(steps(training), steps(split.validation), steps(split.test))
