@@ -61,16 +61,19 @@ def baseline_name(checkpoint: str) -> str:
 
 
 def scaled_warmup(warmup_steps: int, fraction: float, examples: int, batch_size: int) -> int:
-    """The warm-up of one repository's epoch: ``warmup_steps``, at most ``fraction`` of its steps (rounded
-    up; ``fraction`` 0 leaves it uncapped).
+    """The warm-up of one repository's epoch: ``warmup_steps``, at most ``fraction`` of its optimiser steps
+    (rounded down: an epoch of fewer than 1/``fraction`` steps gets none, since the warm-up's first step has
+    rate 0 and a one-step epoch would learn nothing); ``fraction`` 0 leaves it uncapped.
 
-    >>> scaled_warmup(1000, 0.1, 14, 4), scaled_warmup(1000, 0.1, 400_000, 4), scaled_warmup(1000, 0.0, 14, 4)
-    (1, 1000, 1000)
+    >>> scaled_warmup(1000, 0.1, 14, 4), scaled_warmup(1000, 0.1, 400, 4), scaled_warmup(1000, 0.1, 400_000, 4)
+    (0, 10, 1000)
+    >>> scaled_warmup(1000, 0.0, 14, 4)
+    1000
     """
     if fraction <= 0:
         return warmup_steps
     steps = math.ceil(examples / batch_size)
-    return min(warmup_steps, math.ceil(fraction * steps))
+    return min(warmup_steps, math.floor(fraction * steps))
 
 
 def _device(config: Config) -> str:
