@@ -11,16 +11,15 @@ stored. A rate limit is waited out when it resets within ``max_wait`` seconds, e
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from leanagent.repos import normalise_url, read_repos_file
+from leanagent.workdir import atomic_write_text
 
-__all__ = ["Found", "DiscoverError", "search_query", "discover", "append_found"]
+__all__ = ["Found", "DiscoverError", "search_query", "discover", "append_found", "github_client"]
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +60,11 @@ def search_query(*, min_stars: int = 0, pushed_since: str = "") -> str:
     return " ".join(parts)
 
 
-def _github(api: str, token: str | None):
+def github_client(api: str, token: str | None, *, timeout: int = 30):
+    """A PyGithub client for ``api``: no silent retries (rate limits are handled by the caller), no pacing."""
     from github import Auth, Github
 
-    return Github(auth=Auth.Token(token) if token else None, base_url=api, retry=None, timeout=30,
+    return Github(auth=Auth.Token(token) if token else None, base_url=api, retry=None, timeout=timeout,
                   seconds_between_requests=None)
 
 
@@ -106,7 +106,7 @@ def discover(repos_file: Path, *, min_stars: int = 0, pushed_since: str = "", li
     if repos_file.exists():
         specs, _ = read_repos_file(repos_file)
         listed = {normalise_url(s.source).lower() for s in specs if s.is_url}
-    gh = _github(api, token)
+    gh = github_client(api, token)
     found: list[Found] = []
     try:
         results = gh.search_repositories(search_query(min_stars=min_stars, pushed_since=pushed_since),
@@ -142,7 +142,4 @@ def append_found(repos_file: Path, found: list[Found]) -> None:
     stamp = time.strftime("%Y-%m-%d")
     lines = [f"# found by leanagent discover on {stamp}\n"] if found else []
     lines += [f"{f.url} {f.commit}  # {f.stars} stars, pushed {f.pushed_at}\n" for f in found]
-    fd, tmp = tempfile.mkstemp(prefix=f".{repos_file.name}.", dir=repos_file.parent or Path("."))
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(old + "".join(lines))
-    os.replace(tmp, repos_file)
+    atomic_write_text(repos_file, old + "".join(lines))

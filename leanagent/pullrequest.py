@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from leanagent.discover import GITHUB_API
+from leanagent.discover import GITHUB_API, github_client
 from leanagent.gitutil import GitError, git
 
 __all__ = ["PullRequest", "PullRequestError", "github_name", "open_pull_request", "how_to_open"]
@@ -67,13 +67,13 @@ def _push(work: Path, remote: str, branch: str, token: str) -> None:
 def open_pull_request(url: str, git_dir: Path, commit: str, patch: Path, token: str, *, api: str = GITHUB_API,
                       title: str = "", body: str = "") -> PullRequest:
     """Fork, branch at ``commit`` (taken from ``git_dir``), apply ``patch``, commit, push, open the PR."""
-    from github import Auth, Github, GithubException
+    from github import GithubException
 
     name = github_name(url)
     if name is None:
         raise PullRequestError(f"{url} is not a GitHub repository: the proofs are in {patch}")
     branch = f"leanagent/proofs-{commit[:12]}"
-    gh = Github(auth=Auth.Token(token), base_url=api, retry=None, timeout=60, seconds_between_requests=None)
+    gh = github_client(api, token, timeout=60)
     try:
         upstream = gh.get_repo(name)
         fork = upstream.create_fork()
