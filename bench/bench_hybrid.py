@@ -19,7 +19,7 @@ from leanagent.config import load_config
 from leanagent.learner import corpus_of, repo_dataset
 from leanagent.results import run_state
 from retrieval.bm25 import BM25Retriever
-from retrieval.hybrid import HybridRetriever, pick_weight
+from retrieval.hybrid import HybridRetriever, pick_weight_on
 from retrieval.loading import load_retriever
 
 
@@ -39,9 +39,7 @@ def main() -> None:
         bm25.index(corpus)
         started = time.perf_counter()
         val = [q for repo in repos for q in repo_dataset(store, repo, r).validation]
-        texts, allowed = [q.query for q in val], [q.allowed for q in val]
-        weight = pick_weight(dense.retrieve(texts, 100, allowed), bm25.retrieve(texts, 100, allowed),
-                             [q.positives for q in val])
+        weight = pick_weight_on(dense, bm25, val)
         seconds = time.perf_counter() - started
         print(f"mix weight {weight:.1f} picked on {len(val)} validation queries ({seconds:.0f} s)")
         rankers = {"dense": dense, "hybrid rrf": HybridRetriever(dense, bm25, fusion="rrf"),

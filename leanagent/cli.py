@@ -398,8 +398,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             continue
         print(f"{position:>3}  {repo.name[:36]:36} " + " ".join(f"{label.split(' (')[0]:>8}" for label in labels))
         notes += [f"  {repo.name} {stage}: {label}" for stage, label in zip(STAGES, labels) if "(" in label]
-    notes += [f"  {repo.name}: {_tracing(repo.lean_version)['why']}; static extraction only" for repo in rows
-              if not _tracing(repo.lean_version)["supported"]]
+    verdicts = {repo.name: _tracing(repo.lean_version) for repo in rows}
+    notes += [f"  {name}: {v['why']}; static extraction only" for name, v in verdicts.items() if not v["supported"]]
     for note in notes:
         print(note)
     if state.problems:

@@ -289,16 +289,14 @@ class Learner:
     def _pick_weight(self, repo: Repo, seen: list[Repo], dense, bm25) -> tuple[float, str]:
         """The score mix's dense weight, picked on the validation queries of every repository seen and saved
         beside the checkpoint (0.5 and nothing saved unless the ranking is a ``mix`` hybrid)."""
-        from retrieval.hybrid import pick_weight
+        from retrieval.hybrid import pick_weight_on
         from retrieval.loading import save_mix_weight
 
         r = self.config.retriever
         if (r.ranking, r.fusion) != ("hybrid", "mix"):
             return 0.5, ""
         queries = [q for old in seen for q in repo_dataset(self.store, old, r).validation]
-        texts, allowed = [q.query for q in queries], [q.allowed for q in queries]
-        weight = pick_weight(dense.retrieve(texts, 100, allowed) if queries else [],
-                             bm25.retrieve(texts, 100, allowed) if queries else [], [q.positives for q in queries])
+        weight = pick_weight_on(dense, bm25, queries)
         save_mix_weight(self._checkpoint_dir(repo), weight, len(queries))
         return weight, f"; hybrid dense weight {weight:.1f} (picked on {len(queries)} validation queries)"
 

@@ -21,7 +21,8 @@ from database.records import Premise
 from retrieval.base import Retriever
 from retrieval.stats import query_score
 
-__all__ = ["HybridRetriever", "FUSIONS", "reciprocal_rank_fusion", "score_mix", "pick_weight", "WEIGHTS"]
+__all__ = ["HybridRetriever", "FUSIONS", "reciprocal_rank_fusion", "score_mix", "pick_weight", "pick_weight_on",
+           "WEIGHTS"]
 
 FUSIONS = ("rrf", "mix")
 WEIGHTS = tuple(i / 10 for i in range(11))
@@ -86,6 +87,16 @@ def pick_weight(dense: Sequence[Sequence[Hit]], lexical: Sequence[Sequence[Hit]]
         if key > best_key:
             best, best_key = weight, key
     return best
+
+
+def pick_weight_on(dense: Retriever, lexical: Retriever, queries: Sequence, *, depth: int = 100) -> float:
+    """:func:`pick_weight` on evaluation queries (``query``, ``allowed``, ``positives``), each ranker's top
+    ``depth`` over the query's accessible premises."""
+    if not queries:
+        return 1.0
+    texts, allowed = [q.query for q in queries], [q.allowed for q in queries]
+    return pick_weight(dense.retrieve(texts, depth, allowed), lexical.retrieve(texts, depth, allowed),
+                       [q.positives for q in queries])
 
 
 @dataclass

@@ -74,3 +74,20 @@ def lean_git_repo(tmp_path: Path) -> tuple[Path, list[str]]:
     run_git(root, "commit", "-qam", "second")
     second = run_git(root, "rev-parse", "HEAD")
     return root, [first, second]
+
+
+@pytest.fixture(scope="module")
+def examples_store(tmp_path_factory):
+    """The three example projects scanned into one store: ``(store, [repo, …])`` in the examples' order."""
+    from database.store import Store
+    from leanagent.repos import RepoSpec
+    from leanagent.scanning import ScanOptions, scan_repository
+
+    tmp = tmp_path_factory.mktemp("examples")
+    store = Store.open(tmp / "db.sqlite")
+    repos = []
+    for name in ("nat-basics", "list-lemmas", "expr-eval"):
+        result = scan_repository(RepoSpec(str(EXAMPLES / name), None), ScanOptions(cache_dir=tmp / "cache"))
+        store.ingest(result.scan)
+        repos.append(result.scan.repo)
+    return store, repos

@@ -5,24 +5,13 @@ from __future__ import annotations
 import pytest
 
 from database.records import Pos, TacticStep, Theorem
-from database.store import Store
-from leanagent.repos import RepoSpec
-from leanagent.scanning import ScanOptions, scan_repository
 from prover.tactic_data import tactic_data, tactic_examples
 from retrieval.dataset import build_dataset
-from tests.conftest import EXAMPLES
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("tac")
-    store = Store.open(tmp / "db.sqlite")
-    repos = []
-    for name in ("nat-basics", "list-lemmas", "expr-eval"):
-        result = scan_repository(RepoSpec(str(EXAMPLES / name), None), ScanOptions(cache_dir=tmp / "cache"))
-        store.ingest(result.scan)
-        repos.append(result.scan.repo)
-    return store, repos
+def stored(examples_store):
+    return examples_store
 
 
 def test_static_goals_are_the_statement_shaped_as_a_goal_then_the_tactics_done(stored) -> None:

@@ -6,23 +6,13 @@ import pytest
 
 from database.datasets import module_of
 from database.store import Store
-from leanagent.repos import RepoSpec
-from leanagent.scanning import ScanOptions, scan_repository
 from retrieval.base import premise_text
 from retrieval.dataset import build_dataset, corpus_for
-from tests.conftest import EXAMPLES
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory) -> tuple[Store, list]:
-    tmp = tmp_path_factory.mktemp("ds")
-    store = Store.open(tmp / "db.sqlite")
-    repos = []
-    for name in ("nat-basics", "list-lemmas", "expr-eval"):
-        result = scan_repository(RepoSpec(str(EXAMPLES / name), None), ScanOptions(cache_dir=tmp / "cache"))
-        store.ingest(result.scan)
-        repos.append(result.scan.repo)
-    return store, repos
+def stored(examples_store) -> tuple[Store, list]:
+    return examples_store
 
 
 def test_queries_only_see_premises_declared_before_them(stored) -> None:
