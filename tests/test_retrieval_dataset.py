@@ -72,7 +72,9 @@ def test_sorry_theorems_are_never_training_data(stored) -> None:
 
 
 def test_hard_negatives_are_what_bm25_confuses(stored) -> None:
+    from database.datasets import AccessIndex
     from retrieval.bm25 import BM25Retriever
+    from retrieval.dataset import units
 
     store, repos = stored
     files, premises = corpus_for(store, repos[1])
@@ -82,11 +84,19 @@ def test_hard_negatives_are_what_bm25_confuses(stored) -> None:
     assert build_dataset(store, repos[1], hard_negatives=1) == data  # seeded
     bm25 = BM25Retriever()
     bm25.index(premises)
+    access = AccessIndex(files, premises)
+    theorems = {t.id: t for t in store.theorems(repos[1].id)}
+    allowed: dict[str, set[str]] = {}  # query -> ids of the premises its theorem may use
+    for tid in data.split.train:
+        accessible = access.accessible(theorems[tid])
+        for unit in units(theorems[tid], {p.full_name: p for p in accessible}):
+            allowed[unit.query] = {p.id for p in accessible}
     text_of = {p.id: premise_text(p) for p in premises}
     changed = 0
     for example, before in zip(data.train, plain.train):
         assert len(example.negatives) == len(before.negatives) and not set(example.negatives) & example.positives
-        top = {text_of[h.premise_id] for h in bm25.retrieve([example.query], 20)[0] if h.score > 0}
+        hits = bm25.retrieve([example.query], 20, [allowed[example.query]])[0]
+        top = {text_of[h.premise_id] for h in hits if h.score > 0}
         assert example.negatives[0] in top or not top - example.positives  # BM25's, when it offers one
         changed += example.negatives != before.negatives
     assert changed > len(data.train) // 2
