@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 
 # The offline default encoder: a small ByT5-architecture model built locally (no download needed).
+PENDING_INDEX = "premise-index"
+"""Beside a checkpoint until the embed stage takes it: the corpus as the train stage embedded it for validation
+(so a repository's corpus is embedded once, not twice)."""
+
 TINY = {"d_model": 128, "layers": 2, "heads": 4, "d_ff": 256, "dropout": 0.0}
 
 
@@ -199,7 +203,7 @@ class Learner:
         device = _device(self.config)
         warmup = state.warmup_steps if state is not None else \
             scaled_warmup(r.warmup_steps, r.warmup_fraction, len(examples), r.batch_size * r.accumulate)
-        best, best_r10, stats = None, -1.0, None
+        best, best_r10, stats, best_index = None, -1.0, None, None
         for _ in range(r.epochs_per_repo):
             stats = train_epoch(model, examples, batch_size=r.batch_size, lr=r.lr, warmup_steps=warmup,
                                 schedule=r.schedule, accumulate=r.accumulate, max_length=r.max_length,
@@ -216,10 +220,13 @@ class Learner:
             if r10 > best_r10 or best is None:  # keep the checkpoint with the best validation R@10
                 best_r10 = r10
                 best = ({k: v.detach().clone() for k, v in model.state_dict().items()}, stats.state)
-        assert best is not None and stats is not None
+                best_index = retriever.premise_index
+        assert best is not None and stats is not None and best_index is not None
         model.load_state_dict(best[0])
         directory = self.wd.checkpoints / checkpoint
         model.save(directory)
+        best_index.checkpoint = checkpoint
+        best_index.save(directory / PENDING_INDEX)  # the corpus as this checkpoint embeds it: "embed" takes it
         if r.resume_optimizer and best[1] is not None:  # LeanAgent resumes from the best checkpoint's state
             best[1].save(directory / "optimizer")
         if r.ewc_lambda > 0 and examples:
@@ -242,6 +249,9 @@ class Learner:
         return self.wd.root / status.info["checkpoint"]
 
     def _embed(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
+        import shutil
+
+        from database.index import PremiseIndex
         from retrieval.dense import DenseRetriever
         from retrieval.encoder import DualEncoder
 
@@ -249,9 +259,18 @@ class Learner:
         if self._bm25():
             return {"premises": len(self._corpus(seen)), "checkpoint": checkpoint,
                     "summary": "BM25: no embeddings (scored from the corpus)"}
+        corpus = self._corpus(seen)
+        pending = self._checkpoint_dir(repo) / PENDING_INDEX
+        if pending.is_dir():  # embedded for validation by the train stage, with this very checkpoint
+            index = PremiseIndex.load(pending)
+            if index.checkpoint == checkpoint and set(index.ids) == {p.id for p in corpus}:
+                index.save(self.wd.index)
+                shutil.rmtree(pending)
+                return {"premises": len(corpus), "checkpoint": checkpoint,
+                        "summary": f"{len(corpus)} premises: the train stage's embeddings with {checkpoint}"}
+            shutil.rmtree(pending)  # the corpus changed since: embed it again
         model = DualEncoder.load(self._checkpoint_dir(repo))
         retriever = DenseRetriever(model, max_length=r.max_length, show_progress=not self.config.quiet)
-        corpus = self._corpus(seen)
         retriever.index(corpus)
         retriever.premise_index.checkpoint = checkpoint
         retriever.premise_index.save(self.wd.index)
