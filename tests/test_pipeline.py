@@ -70,6 +70,26 @@ def test_every_stage_of_every_repository_is_recorded(reference: Path) -> None:
     assert "retriever" in (reference / "config.toml").read_text()
 
 
+def test_the_saved_index_is_the_last_checkpoints_embedding_of_the_corpus(reference: Path) -> None:
+    import numpy as np
+
+    from database.index import PremiseIndex
+    from leanagent.learner import PENDING_INDEX, corpus_of
+    from retrieval.base import premise_text
+    from retrieval.encoder import DualEncoder
+
+    index = PremiseIndex.load(reference / "index")
+    assert index.checkpoint == "03-expr-eval"
+    assert not any((c / PENDING_INDEX).exists() for c in (reference / "checkpoints").iterdir())
+    with Store.open(reference / "leanagent.db") as store:
+        corpus = corpus_of(store, store.repos("target"))
+    assert set(index.ids) == {p.id for p in corpus}
+    fresh = DualEncoder.load(reference / "checkpoints" / "03-expr-eval").embed(
+        [premise_text(p) for p in corpus], max_length=1024).numpy()
+    rows = [index.ids.index(p.id) for p in corpus]
+    assert np.allclose(index.embeddings()[rows], fresh, atol=1e-5)
+
+
 def test_a_second_run_redoes_nothing(reference: Path) -> None:
     before = _tables(reference / "leanagent.db")
     lines: list[str] = []
@@ -194,6 +214,8 @@ def test_cli_run_logs_each_stage_and_writes_the_report(tmp_path: Path, capsys) -
     log = (workdir / "leanagent.log").read_text()
     assert log.count("leanagent.run: train ") == 3 and log.count("leanagent.run: prove ") == 3
     assert "configuration:" in log and (workdir / "report" / "metrics.json").is_file()
+    # The corpus is embedded once per repository (for validation); the embed stage keeps those embeddings.
+    assert log.count("retrieval.dense: embedding ") == 3 and log.count("the train stage's embeddings") == 3
     # The lock is taken by a run in progress: a second one is refused with one line.
     from leanagent.workdir import Workdir
 
@@ -259,6 +281,37 @@ def test_prove_repository_with_the_trained_retriever_and_a_patch(reference: Path
     text = (copy / "NatBasics" / "Double.lean").read_text()
     assert "double n - n = n := by\n  unfold NatBasics.double\n  omega\n" in text
     assert (copy / "NatBasics" / "Sum.lean").read_text() == (EXAMPLES / "nat-basics" / "NatBasics" / "Sum.lean").read_text()
+
+
+def test_memory_and_combined_generators_of_a_run(reference: Path) -> None:
+    from leanagent.proving import GeneratorRecipe, find_repo
+    from leanagent.results import run_state
+    from leanagent.workdir import Workdir
+    from prover.generators import CombinedGenerator, GenRequest
+    from prover.memory import DenseNeighbours, ProofMemory
+
+    wd = Workdir(reference)
+    with Store.open(wd.database) as store:
+        repo = find_repo(store, "nat-basics")
+        checkpoint = run_state(store).checkpoints[-1]
+        target = store.theorems(repo.id, sorry=True)[0]
+        proved = sum(len(store.theorems(r.id, sorry=False)) for r in store.repos("target"))
+
+    def recipe(kind: str) -> GeneratorRecipe:
+        return GeneratorRecipe(kind, str(wd.database), repo.id, str(wd.checkpoints / checkpoint), str(wd.index),
+                               num_premises=64)  # byt5-tiny ranks `double` 17th of 18
+
+    memory = recipe("memory")()
+    assert isinstance(memory, ProofMemory) and isinstance(memory.neighbours, DenseNeighbours)
+    assert {e.theorem_id for e in memory.entries} and len({e.theorem_id for e in memory.entries}) <= proved
+    state = "m n : Nat\nh : m < n\n⊢ double m < double n"
+    [row] = memory.generate([GenRequest(state, target)], 64)
+    assert "unfold double" in {s.tactic for s in row}  # nat-basics' proofs of double facts start so
+    combined = recipe("combined")()
+    assert isinstance(combined, CombinedGenerator)
+    [row] = combined.generate([GenRequest(state, target)], 200)
+    tactics = {s.tactic for s in row}
+    assert {"unfold double", "unfold NatBasics.double", "omega"} <= tactics  # memory's and the templates'
 
 
 def test_traced_extraction_without_lean_keeps_the_static_records(tmp_path: Path, monkeypatch) -> None:
