@@ -147,8 +147,9 @@ class ProverConfig:
     frontier_batch: int = 1
     """Open nodes whose tactics are generated in one batch (larger batches suit a GPU generator)."""
     generator: str = "templates"
-    """Tactic generator: ``templates`` (retrieved premises in templates, plus automation), ``reprover``
-    (ReProver's ByT5 tactic generator from the hub), ``combined`` (both), or a seq2seq model name/directory."""
+    """Tactic generator: ``templates`` (retrieved premises in templates, plus automation), ``memory`` (the
+    tactics of the nearest proved steps, adapted: :mod:`prover.memory`), ``combined`` (templates and memory),
+    ``reprover`` (ReProver's ByT5 tactic generator from the hub), or a seq2seq model name/directory."""
     num_premises: int = 8
     """Premises retrieved per proof state for the generator."""
     env: str = "dojo"

@@ -115,8 +115,9 @@ def lacking(config, *, proving: bool = True) -> list[str]:
             missing.append(f"Lean to trace the repositories ({err})")
     models = [config.retriever.model] if _hub_name(config.retriever.model) else []
     generator = config.prover.generator
-    if proving and generator != "templates" and (config.preset or find_toolchain() is not None):
-        models.append(REPROVER_TACGEN if generator in ("reprover", "combined") else generator)
+    offline_kinds = ("templates", "memory", "combined")  # nothing to download
+    if proving and generator not in offline_kinds and (config.preset or find_toolchain() is not None):
+        models.append(REPROVER_TACGEN if generator == "reprover" else generator)
     problems = [p for m in dict.fromkeys(models) if _hub_name(m)
                 and (p := hub_problem(m, offline=config.acquire.offline)) is not None]
     if problems:

@@ -76,7 +76,8 @@ class GeneratorRecipe:
     """How a worker builds its tactic generator: which model, and the retriever that feeds it premises."""
 
     kind: str
-    """``templates``, ``reprover``, ``combined``, or a Hugging Face name / directory of a seq2seq model."""
+    """``templates``, ``memory``, ``combined`` (templates and memory), ``reprover``, or a Hugging Face name /
+    directory of a seq2seq model."""
     database: str
     """The run's SQLite file (premises and files, read by the worker)."""
     repo_id: str
@@ -111,17 +112,37 @@ class GeneratorRecipe:
                                    lambda: premises, ranking=self.ranking, fusion=self.fusion)
         return RetrievedPremises(retriever, premises, AccessIndex(files, premises).accessible_ids)
 
+    def memory(self, source):
+        """A :class:`~prover.memory.ProofMemory` of every proved theorem of the run's repositories; neighbours
+        by the checkpoint's encoder when it is a dense one, else by BM25."""
+        from prover.memory import DenseNeighbours, LexicalNeighbours, ProofMemory
+
+        with Store.open(self.database) as store:
+            theorems = [t for r in store.repos("target") for t in store.theorems(r.id, sorry=False)]
+            kinds = {p.full_name: p.kind for p in store.premises()}
+        neighbours = LexicalNeighbours()
+        if self.checkpoint_dir:
+            from retrieval.bm25 import is_bm25_checkpoint
+
+            if not is_bm25_checkpoint(self.checkpoint_dir):
+                from retrieval.encoder import DualEncoder
+
+                neighbours = DenseNeighbours(DualEncoder.load(self.checkpoint_dir), max_length=self.max_length)
+        return ProofMemory(ProofMemory.remember(theorems), neighbours, premises=source, kinds=kinds,
+                           num_premises=self.num_premises)
+
     def __call__(self):
-        from prover.generators import (REPROVER_TACGEN, CombinedGenerator, Seq2SeqGenerator,
-                                       TemplateGenerator)
+        from prover.generators import REPROVER_TACGEN, CombinedGenerator, Seq2SeqGenerator, TemplateGenerator
 
         source = self.premise_source()
         templates = TemplateGenerator(source, num_premises=self.num_premises)
         if self.kind == "templates":
             return templates
-        model = Seq2SeqGenerator.from_pretrained(REPROVER_TACGEN if self.kind in ("reprover", "combined")
-                                                 else self.kind, source)
-        return CombinedGenerator([model, templates]) if self.kind == "combined" else model
+        if self.kind == "memory":
+            return self.memory(source)
+        if self.kind == "combined":
+            return CombinedGenerator([templates, self.memory(source)])
+        return Seq2SeqGenerator.from_pretrained(REPROVER_TACGEN if self.kind == "reprover" else self.kind, source)
 
 
 @dataclass(frozen=True)
