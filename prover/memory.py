@@ -108,8 +108,19 @@ class LexicalNeighbours:
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         self._n = len(texts)
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b)
+        lines: dict[str, list[str]] = {}  # no token spans a line, and a proof's steps repeat their goal's lines
+
+        def tokens(text: str) -> list[str]:
+            out: list[str] = []
+            for line in text.split("\n"):
+                found = lines.get(line)
+                if found is None:
+                    found = lines[line] = lean_tokens(line)
+                out += found
+            return out
+
         if texts:
-            self._bm25.index([lean_tokens(t) for t in texts], show_progress=False)
+            self._bm25.index([tokens(t) for t in texts], show_progress=False)
 
     def nearest(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
         from retrieval.bm25 import lean_tokens

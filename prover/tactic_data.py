@@ -51,7 +51,7 @@ class TacticData:
     """Steps of the retriever's test theorems."""
 
 
-def goal_before(theorem: Theorem, step: int) -> str:
+def goal_before(theorem: Theorem, step: int, start: str | None = None) -> str:
     """The goal before tactic ``step`` of ``theorem``.
 
     >>> from database.records import Pos, TacticStep
@@ -61,6 +61,8 @@ def goal_before(theorem: Theorem, step: int) -> str:
     n : Nat
     ⊢ n + 0 = n
     -- done: induction n
+
+    ``start``: the statement's goal when already computed (a proof's steps share it).
     """
     state = theorem.steps[step].state_before
     if state:
@@ -68,14 +70,15 @@ def goal_before(theorem: Theorem, step: int) -> str:
 
         return format_state(state)
     done = [f"-- done: {' '.join(s.tactic.split())}" for s in theorem.steps[:step]]
-    return "\n".join([goal_of(theorem.statement), *done])
+    return "\n".join([goal_of(theorem.statement) if start is None else start, *done])
 
 
 def tactic_examples(theorem: Theorem) -> list[TacticExample]:
     """Every step of a proved theorem whose tactic does not give up (none for a theorem that gives up)."""
     if theorem.has_sorry or gives_up(theorem.proof):
         return []
-    return [TacticExample(theorem.id, i, goal_before(theorem, i), step.tactic)
+    start = None if any(s.state_before for s in theorem.steps) else goal_of(theorem.statement)
+    return [TacticExample(theorem.id, i, goal_before(theorem, i, start), step.tactic)
             for i, step in enumerate(theorem.steps) if step.tactic.strip() and not gives_up(step.tactic)]
 
 
