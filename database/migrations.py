@@ -106,6 +106,15 @@ def _evaluation_queries(db: Database) -> None:
     db["evaluations"].add_column("queries", int, not_null_default=0)
 
 
+@_migration("0004_tactic_evaluations")
+def _tactic_evaluations(db: Database) -> None:
+    # The tactic generator's lifelong matrix: first-tactic hit@k of the generator a checkpoint stands for.
+    _create(db, "tactic_evaluations", {
+        "checkpoint": str, "repo_id": str, "split": str, "generator": str,
+        "hit_at_1": float, "hit_at_8": float, "hit_at_64": float, "cases": int,
+    }, pk=("checkpoint", "repo_id", "split"))
+
+
 LATEST_VERSION = len(_NAMES)
 """Number of migrations this code knows: the schema version of a fully migrated database."""
 

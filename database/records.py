@@ -26,6 +26,7 @@ __all__ = [
     "RepoScan",
     "ProofAttempt",
     "Evaluation",
+    "TacticEvaluation",
     "DECL_KINDS",
     "THEOREM_KINDS",
 ]
@@ -328,3 +329,26 @@ class Evaluation:
     """Mean reciprocal rank."""
     queries: int = field(default=0, compare=False)
     """Test (or validation) queries the figures rest on; 0 where not recorded (older runs)."""
+
+
+@dataclass(frozen=True)
+class TacticEvaluation:
+    """The tactic generator of a checkpoint on one repository's split: one cell of the generator's lifelong
+    matrix. A case is a held-out theorem with a tactic proof; a hit at k, its first tactic among the top k."""
+
+    checkpoint: str
+    """Checkpoint name (after learning repository i)."""
+    repo_id: str
+    """Evaluated repository j."""
+    split: str
+    """``test`` or ``validation``."""
+    generator: str
+    """Which generator (``prover.generator``)."""
+    hit_at_1: float
+    """Share of cases whose first tactic is the generator's first suggestion."""
+    hit_at_8: float
+    """… among its first 8."""
+    hit_at_64: float
+    """… among its first 64."""
+    cases: int = field(default=0, compare=False)
+    """Theorems the figures rest on."""

@@ -14,14 +14,14 @@ from typing import Any, Mapping
 
 from database.ids import file_id
 from database.records import (
-    Dependency, Evaluation, Pos, Premise, ProofAttempt, Repo, SourceFile, TacticStep, Theorem,
+    Dependency, Evaluation, Pos, Premise, ProofAttempt, Repo, SourceFile, TacticEvaluation, TacticStep, Theorem,
 )
 
 __all__ = [
     "REPO_COLUMNS", "FILE_COLUMNS", "PREMISE_COLUMNS", "LINK_COLUMNS", "THEOREM_COLUMNS",
     "dumps", "repo_row", "repo_from_row", "file_row", "file_from_row", "premise_row", "link_row",
     "premise_from_row", "theorem_row", "theorem_from_row", "steps_json", "steps_from_json",
-    "evaluation_row", "evaluation_from_row", "attempt_row", "attempt_from_row", "Diff", "diff",
+    "evaluation_row", "evaluation_from_row", "tactic_evaluation_row", "tactic_evaluation_from_row", "attempt_row", "attempt_from_row", "Diff", "diff",
 ]
 
 REPO_COLUMNS = ("id", "url", "commit", "name", "lean_version", "path", "dependencies")
@@ -130,6 +130,14 @@ def evaluation_row(e: Evaluation) -> dict[str, Any]:
 
 def evaluation_from_row(row: Mapping[str, Any]) -> Evaluation:
     return Evaluation(**{f.name: row[f.name] for f in dataclasses.fields(Evaluation)})
+
+
+def tactic_evaluation_row(e: TacticEvaluation) -> dict[str, Any]:
+    return dataclasses.asdict(e)
+
+
+def tactic_evaluation_from_row(row: Mapping[str, Any]) -> TacticEvaluation:
+    return TacticEvaluation(**{f.name: row[f.name] for f in dataclasses.fields(TacticEvaluation)})
 
 
 def attempt_row(a: ProofAttempt) -> dict[str, Any]:

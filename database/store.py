@@ -27,7 +27,7 @@ from sqlite_utils import Database
 import database.schema as schema
 from database.migrations import migrate, schema_version
 from database.records import (
-    Evaluation, Outcome, Premise, ProofAttempt, Repo, RepoScan, SourceFile, Theorem,
+    Evaluation, Outcome, Premise, ProofAttempt, Repo, RepoScan, SourceFile, TacticEvaluation, Theorem,
 )
 
 __all__ = [
@@ -448,6 +448,18 @@ class Store:
         where, params = _filters(checkpoint=checkpoint, repo_id=repo_id)
         return [schema.evaluation_from_row(r)
                 for r in self.db.query(f"SELECT * FROM evaluations {where} ORDER BY rowid", params)]
+
+    def add_tactic_evaluations(self, evaluations: Iterable[TacticEvaluation]) -> None:
+        """Record cells of the tactic generator's matrix in one transaction (replacing the same cells)."""
+        rows = [schema.tactic_evaluation_row(e) for e in evaluations]
+        with self.db.atomic():
+            self._upsert("tactic_evaluations", rows, pk=("checkpoint", "repo_id", "split"))
+
+    def tactic_evaluations(self, *, checkpoint: str | None = None) -> list[TacticEvaluation]:
+        """The tactic generator's evaluations in the order first recorded, optionally of one checkpoint."""
+        where, params = _filters(checkpoint=checkpoint)
+        return [schema.tactic_evaluation_from_row(r)
+                for r in self.db.query(f"SELECT * FROM tactic_evaluations {where} ORDER BY rowid", params)]
 
     def add_attempt(self, attempt: ProofAttempt) -> None:
         """Record a proof attempt, replacing the same (theorem, checkpoint)."""

@@ -690,8 +690,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--pull-request", action="store_true", help="open a GitHub pull request of the proofs "
                            "(fork, branch, commit, push; needs GITHUB_TOKEN, else says how to open it by hand)")
             p.add_argument("--api", default="https://api.github.com", help="GitHub API address")
-            p.add_argument("--generator", default=None, help="templates (default), memory, combined (templates "
-                           "and memory), reprover, or a seq2seq model name/directory")
+            p.add_argument("--generator", default=None, help="templates, memory, combined (templates "
+                           "and memory: the default), reprover, or a seq2seq model name/directory")
             p.add_argument("--env", choices=("dojo", "checker"), default=None,
                            help="LeanDojo tactic by tactic (default) or the whole-proof checker")
             p.add_argument("--timeout", type=float, default=None, help="seconds per theorem (default 600)")

@@ -146,12 +146,15 @@ class ProverConfig:
     """Cap on node expansions per theorem; 0 for none."""
     frontier_batch: int = 1
     """Open nodes whose tactics are generated in one batch (larger batches suit a GPU generator)."""
-    generator: str = "templates"
+    generator: str = "combined"
     """Tactic generator: ``templates`` (retrieved premises in templates, plus automation), ``memory`` (the
     tactics of the nearest proved steps, adapted: :mod:`prover.memory`), ``combined`` (templates and memory),
     ``reprover`` (ReProver's ByT5 tactic generator from the hub), or a seq2seq model name/directory."""
     num_premises: int = 8
     """Premises retrieved per proof state for the generator."""
+    memory_neighbours: str = "lexical"
+    """How the proof memory finds the nearest proved steps: ``lexical`` (BM25 over Lean tokens) or ``dense``
+    (the retriever checkpoint's encoder; every remembered goal embedded once per checkpoint)."""
     env: str = "dojo"
     """Lean environment: ``dojo`` (LeanDojo, tactic by tactic) or ``checker`` (``lake env lean`` per step)."""
     tactic_timeout: int = 60
@@ -335,7 +338,7 @@ CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"), "acquire.e
            "prover.env": ("dojo", "checker"), "retriever.schedule": ("constant", "linear", "cosine"),
            "retriever.split": ("random", "novel_premises"), "retriever.ranking": ("dense", "bm25", "hybrid"),
            "retriever.fusion": ("rrf", "mix"), "retriever.loss": ("mse", "infonce"),
-           "retriever.static_query": ("statement", "goal")}
+           "retriever.static_query": ("statement", "goal"), "prover.memory_neighbours": ("lexical", "dense")}
 """Settings that take one of a few words."""
 
 

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from database.records import Evaluation, Premise, Repo
+from database.records import Evaluation, Premise, Repo, TacticEvaluation
 from database.store import Store
 from leanagent.config import Config, RetrieverConfig
 from leanagent.workdir import Workdir, atomic_write_text
@@ -301,9 +301,54 @@ class Learner:
         own = next((e.recall_at_10 for e in records if e.split == "test" and e.repo_id == repo.id), None)
         own_text = f"{own:.3f}" if own is not None else "n/a"
         queries = next((e.queries for e in records if e.split == "test" and e.repo_id == repo.id), 0)
+        tactics, said = self._evaluate_tactics(repo, checkpoint, seen, retriever, corpus)
         return {"evaluations": len(records), "average_test_recall_at_10": average, "ranking": r.ranking,
+                "tactic_evaluations": len(tactics),
                 "summary": f"test R@10 {own_text} here ({queries} queries), {average:.3f} on average over "
-                           f"{len(seen)} repositories{picked}"}
+                           f"{len(seen)} repositories{picked}{said}"}
+
+    def _evaluate_tactics(self, repo: Repo, checkpoint: str, seen: list[Repo], retriever, corpus: list[Premise]
+                          ) -> tuple[list[TacticEvaluation], str]:
+        """The tactic generator's row of its lifelong matrix: first-tactic hit@k on every seen repository's
+        test split (and ``repo``'s validation split), its premises from ``retriever``, its memory the proved
+        theorems of the seen repositories outside their validation and test splits. Nothing for a generator
+        that needs a model download (``reprover``, a model name)."""
+        from database.datasets import AccessIndex
+        from prover.generators import RetrievedPremises
+        from prover.memory import OFFLINE_GENERATORS, neighbours_for, offline_generator
+        from prover.tactic_data import HIT_KS, first_tactic_cases, first_tactic_ranks, hit_rate, tactic_data
+
+        p, r = self.config.prover, self.config.retriever
+        if p.generator not in OFFLINE_GENERATORS:
+            return [], ""
+        theorems, held, cases = [], set(), []
+        for old in seen:
+            mine = self.store.theorems(old.id, sorry=False)
+            data = tactic_data(mine, seed=r.seed, strategy=r.split, fraction=r.split_fraction)
+            held |= {e.theorem_id for e in data.validation + data.test}
+            theorems += mine
+            cases.append((old, "test", first_tactic_cases(mine, data, "test")))
+            if old.id == repo.id:
+                cases.append((old, "validation", first_tactic_cases(mine, data, "validation")))
+        from database.ids import repo_id
+        from retrieval.dataset import corpus_for
+
+        access = {old.id: AccessIndex(*corpus_for(self.store, old)) for old in seen}  # each its own imports
+        source = RetrievedPremises(retriever, corpus,
+                                   lambda t: access[repo_id(t.url, t.commit)].accessible_ids(t))
+        generator = offline_generator(
+            p.generator, source, p.num_premises, theorems, {x.full_name: x.kind for x in corpus},
+            lambda: neighbours_for(p.memory_neighbours, self._checkpoint_dir(repo), r.max_length), exclude=held)
+        records = []
+        for old, split, chosen in cases:
+            if chosen:
+                ranks = first_tactic_ranks(generator, chosen, max(HIT_KS))
+                records.append(TacticEvaluation(checkpoint, old.id, split, p.generator,
+                                                *(hit_rate(ranks, k) for k in HIT_KS), cases=len(ranks)))
+        self.store.add_tactic_evaluations(records)
+        own = next((e for e in records if e.split == "test" and e.repo_id == repo.id), None)
+        said = f"; first-tactic hit@64 of {p.generator} {own.hit_at_64:.3f} ({own.cases} theorems)" if own else ""
+        return records, said
 
     def _pick_weight(self, repo: Repo, seen: list[Repo], dense, bm25) -> tuple[float, str]:
         """The score mix's dense weight, picked on the validation queries of every repository seen and saved

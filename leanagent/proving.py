@@ -94,6 +94,8 @@ class GeneratorRecipe:
     """``dense``, ``bm25`` or ``hybrid`` (``retriever.ranking``)."""
     fusion: str = "rrf"
     """How ``hybrid`` fuses (``retriever.fusion``)."""
+    neighbours: str = "lexical"
+    """How the proof memory finds the nearest proved steps (``prover.memory_neighbours``)."""
 
     def premise_source(self):
         """A :class:`~prover.generators.RetrievedPremises` over the checkpoint, or None."""
@@ -112,36 +114,19 @@ class GeneratorRecipe:
                                    lambda: premises, ranking=self.ranking, fusion=self.fusion)
         return RetrievedPremises(retriever, premises, AccessIndex(files, premises).accessible_ids)
 
-    def memory(self, source):
-        """A :class:`~prover.memory.ProofMemory` of every proved theorem of the run's repositories; neighbours
-        by the checkpoint's encoder when it is a dense one, else by BM25."""
-        from prover.memory import DenseNeighbours, LexicalNeighbours, ProofMemory
-
-        with Store.open(self.database) as store:
-            theorems = [t for r in store.repos("target") for t in store.theorems(r.id, sorry=False)]
-            kinds = {p.full_name: p.kind for p in store.premises()}
-        neighbours = LexicalNeighbours()
-        if self.checkpoint_dir:
-            from retrieval.bm25 import is_bm25_checkpoint
-
-            if not is_bm25_checkpoint(self.checkpoint_dir):
-                from retrieval.encoder import DualEncoder
-
-                neighbours = DenseNeighbours(DualEncoder.load(self.checkpoint_dir), max_length=self.max_length)
-        return ProofMemory(ProofMemory.remember(theorems), neighbours, premises=source, kinds=kinds,
-                           num_premises=self.num_premises)
-
     def __call__(self):
-        from prover.generators import REPROVER_TACGEN, CombinedGenerator, Seq2SeqGenerator, TemplateGenerator
+        from prover.generators import REPROVER_TACGEN, Seq2SeqGenerator
+        from prover.memory import OFFLINE_GENERATORS, neighbours_for, offline_generator
 
         source = self.premise_source()
-        templates = TemplateGenerator(source, num_premises=self.num_premises)
-        if self.kind == "templates":
-            return templates
-        if self.kind == "memory":
-            return self.memory(source)
-        if self.kind == "combined":
-            return CombinedGenerator([templates, self.memory(source)])
+        if self.kind in OFFLINE_GENERATORS:
+            theorems, kinds = [], {}
+            if self.kind != "templates":
+                with Store.open(self.database) as store:
+                    theorems = [t for r in store.repos("target") for t in store.theorems(r.id, sorry=False)]
+                    kinds = {p.full_name: p.kind for p in store.premises()}
+            return offline_generator(self.kind, source, self.num_premises, theorems, kinds,
+                                     lambda: neighbours_for(self.neighbours, self.checkpoint_dir, self.max_length))
         return Seq2SeqGenerator.from_pretrained(REPROVER_TACGEN if self.kind == "reprover" else self.kind, source)
 
 
@@ -208,7 +193,7 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
         generator_factory = GeneratorRecipe(
             p.generator, str(wd.database.resolve()), repo.id,
             str(checkpoint_dir or ""), str(index_dir or ""), config.retriever.max_length, p.num_premises,
-            config.retriever.ranking, config.retriever.fusion)
+            config.retriever.ranking, config.retriever.fusion, p.memory_neighbours)
     limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions,
                           tactics_per_node=p.num_sampled_tactics, frontier_batch=p.frontier_batch)
     options = BatchOptions(checkpoint=checkpoint, workers=p.workers, ray_address=p.ray_address, limits=limits)

@@ -33,7 +33,10 @@ from prover.generators import (DEFINITION_KINDS, THEOREM_KINDS, GenRequest, Prem
 from prover.tactic_data import tactic_examples
 
 __all__ = ["Remembered", "Neighbours", "DenseNeighbours", "LexicalNeighbours", "ProofMemory", "adapt",
-           "rename"]
+           "rename", "OFFLINE_GENERATORS", "offline_generator", "neighbours_for"]
+
+OFFLINE_GENERATORS = ("templates", "memory", "combined")
+"""``prover.generator`` values that need no model download: templates, proof memory, both combined."""
 
 
 @dataclass(frozen=True)
@@ -234,7 +237,7 @@ class ProofMemory:
 
     def __init__(self, entries: Sequence[Remembered], neighbours: Neighbours, *,
                  premises: PremiseSource | None = None, kinds: Mapping[str, str] | None = None,
-                 num_neighbours: int = 16, num_premises: int = 8, temperature: float | None = None,
+                 num_neighbours: int = 32, num_premises: int = 8, temperature: float | None = None,
                  substitutions: int = 3) -> None:
         self.entries = list(entries)
         self.neighbours = neighbours
@@ -286,3 +289,34 @@ class ProofMemory:
                     scores[tactic] = _logsumexp(scores[tactic], score) if tactic in scores else score
             result.append(_ranked(scores, n))
         return result
+
+
+def neighbours_for(kind: str, checkpoint_dir=None, max_length: int | None = None) -> Neighbours:
+    """``lexical`` (BM25), or ``dense`` (the checkpoint's encoder; BM25 when the checkpoint is BM25's or
+    none is given)."""
+    if kind not in ("lexical", "dense"):
+        raise ValueError(f"unknown memory neighbours {kind!r}: use lexical or dense")
+    if kind == "dense" and checkpoint_dir:
+        from retrieval.bm25 import is_bm25_checkpoint
+
+        if not is_bm25_checkpoint(checkpoint_dir):
+            from retrieval.encoder import DualEncoder
+
+            return DenseNeighbours(DualEncoder.load(checkpoint_dir), max_length=max_length)
+    return LexicalNeighbours()
+
+
+def offline_generator(kind: str, source: PremiseSource | None, num_premises: int, theorems: Sequence[Theorem],
+                      kinds: Mapping[str, str], neighbours, exclude: set[str] | frozenset[str] = frozenset()):
+    """The generator ``kind`` (one of :data:`OFFLINE_GENERATORS`) over premises from ``source``; a memory
+    remembers ``theorems`` but those in ``exclude``, its neighbours made by ``neighbours()``."""
+    from prover.generators import CombinedGenerator, TemplateGenerator
+
+    if kind not in OFFLINE_GENERATORS:
+        raise ValueError(f"{kind!r} is not one of {', '.join(OFFLINE_GENERATORS)}")
+    templates = TemplateGenerator(source, num_premises=num_premises)
+    if kind == "templates":
+        return templates
+    memory = ProofMemory(ProofMemory.remember(theorems, exclude), neighbours(), premises=source, kinds=kinds,
+                         num_premises=num_premises)
+    return memory if kind == "memory" else CombinedGenerator([templates, memory])

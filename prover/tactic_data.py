@@ -14,6 +14,7 @@ premise (the retriever has no query for them, the generator still learns their t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -22,7 +23,13 @@ from database.records import Theorem
 from extraction.goal import goal_of
 from extraction.lexer import gives_up
 
-__all__ = ["TacticExample", "TacticData", "goal_before", "tactic_examples", "tactic_data"]
+__all__ = ["TacticExample", "TacticData", "goal_before", "tactic_examples", "tactic_data", "normalise_tactic",
+           "first_tactic_cases", "first_tactic_ranks", "hit_rate", "HIT_KS"]
+
+HIT_KS = (1, 8, 64)
+"""The k of first-tactic hit@k."""
+
+_NAME = re.compile(r"[A-Za-z_\u0370-\u03ff][\w.'!?\u0370-\u03ff]*")
 
 
 @dataclass(frozen=True)
@@ -99,3 +106,42 @@ def tactic_data(theorems: Sequence[Theorem], *, seed: int = 3407, strategy: str 
 
     training = sorted(t.id for t in theorems if t.id not in held)
     return TacticData(steps(training), steps(split.validation), steps(split.test))
+
+
+def normalise_tactic(tactic: str) -> str:
+    """Tactics compared loosely: whitespace collapsed, each dotted name cut to its last component (humans
+    write short names inside a namespace, generators often full ones).
+
+    >>> normalise_tactic("rw  [Nat.add_comm,\\n  ← List.length_append]")
+    'rw [add_comm, ← length_append]'
+    """
+    text = " ".join(tactic.split())
+    return _NAME.sub(lambda m: m.group(0).rstrip(".").rsplit(".", 1)[-1] or m.group(0), text)
+
+
+def first_tactic_cases(theorems: Sequence[Theorem], held: TacticData, split: str = "test") -> list[Theorem]:
+    """The theorems of ``held``'s split whose proof has a first tactic (the cases of first-tactic hit@k)."""
+    chosen = {e.theorem_id for e in (held.test if split == "test" else held.validation) if e.step == 0}
+    return [t for t in theorems if t.id in chosen]
+
+
+def first_tactic_ranks(generator, theorems: Sequence[Theorem], k: int = max(HIT_KS), batch: int = 32
+                       ) -> list[int | None]:
+    """Per theorem, the 0-based rank of its first tactic among ``generator``'s top ``k`` for the goal its proof
+    starts from (:func:`normalise_tactic` on both sides), None when absent."""
+    from prover.generators import GenRequest
+
+    requests = [GenRequest(goal_before(t, 0), t) for t in theorems]
+    ranks: list[int | None] = []
+    for i in range(0, len(requests), batch):
+        rows = generator.generate(requests[i:i + batch], k)
+        for theorem, row in zip(theorems[i:i + batch], rows):
+            target = normalise_tactic(theorem.steps[0].tactic)
+            found = [normalise_tactic(s.tactic) for s in row]
+            ranks.append(found.index(target) if target in found else None)
+    return ranks
+
+
+def hit_rate(ranks: Sequence[int | None], k: int) -> float:
+    """Share of ranks below ``k`` (0 for no cases)."""
+    return sum(r is not None and r < k for r in ranks) / len(ranks) if ranks else 0.0

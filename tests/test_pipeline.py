@@ -288,7 +288,7 @@ def test_memory_and_combined_generators_of_a_run(reference: Path) -> None:
     from leanagent.results import run_state
     from leanagent.workdir import Workdir
     from prover.generators import CombinedGenerator, GenRequest
-    from prover.memory import DenseNeighbours, ProofMemory
+    from prover.memory import DenseNeighbours, LexicalNeighbours, ProofMemory
 
     wd = Workdir(reference)
     with Store.open(wd.database) as store:
@@ -297,12 +297,14 @@ def test_memory_and_combined_generators_of_a_run(reference: Path) -> None:
         target = store.theorems(repo.id, sorry=True)[0]
         proved = sum(len(store.theorems(r.id, sorry=False)) for r in store.repos("target"))
 
-    def recipe(kind: str) -> GeneratorRecipe:
+    def recipe(kind: str, neighbours: str = "lexical") -> GeneratorRecipe:
         return GeneratorRecipe(kind, str(wd.database), repo.id, str(wd.checkpoints / checkpoint), str(wd.index),
-                               num_premises=64)  # byt5-tiny ranks `double` 17th of 18
+                               num_premises=64, neighbours=neighbours)  # byt5-tiny ranks `double` 17th of 18
 
+    dense = recipe("memory", "dense")()
+    assert isinstance(dense, ProofMemory) and isinstance(dense.neighbours, DenseNeighbours)
     memory = recipe("memory")()
-    assert isinstance(memory, ProofMemory) and isinstance(memory.neighbours, DenseNeighbours)
+    assert isinstance(memory, ProofMemory) and isinstance(memory.neighbours, LexicalNeighbours)
     assert {e.theorem_id for e in memory.entries} and len({e.theorem_id for e in memory.entries}) <= proved
     state = "m n : Nat\nh : m < n\n⊢ double m < double n"
     [row] = memory.generate([GenRequest(state, target)], 64)
@@ -312,6 +314,21 @@ def test_memory_and_combined_generators_of_a_run(reference: Path) -> None:
     [row] = combined.generate([GenRequest(state, target)], 200)
     tactics = {s.tactic for s in row}
     assert {"unfold double", "unfold NatBasics.double", "omega"} <= tactics  # memory's and the templates'
+
+
+def test_the_generators_lifelong_matrix_is_recorded(reference: Path) -> None:
+    from leanagent.results import run_state
+
+    with Store.open(reference / "leanagent.db") as store:
+        state = run_state(store)
+        cells = store.tactic_evaluations()
+    # The default generator after each repository on every repository seen (1 + 2 + 3 test cells, where a
+    # repository has held-out tactic proofs) and on the new one's validation split.
+    tests = {(c.checkpoint, c.repo_id) for c in cells if c.split == "test"}
+    assert {c.generator for c in cells} == {"combined"}
+    expected = {(state.checkpoints[i], state.order[j].id) for i in range(3) for j in range(i + 1)}
+    assert tests <= expected and {ck for ck, _ in tests} == set(state.checkpoints)
+    assert all(0 <= c.hit_at_1 <= c.hit_at_8 <= c.hit_at_64 <= 1 and c.cases > 0 for c in cells)
 
 
 def test_traced_extraction_without_lean_keeps_the_static_records(tmp_path: Path, monkeypatch) -> None:

@@ -107,19 +107,20 @@ def test_open_creates_schema_wal_and_foreign_keys(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "db.sqlite"
     with Store.open(path) as s:
         assert path.exists()
-        assert s.schema_version == LATEST_VERSION == 3
+        assert s.schema_version == LATEST_VERSION == 4
         assert s.db.journal_mode == "wal"
         assert s.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert {"repos", "files", "premises", "repo_premises", "theorems", "theorem_premises", "stages",
-                "evaluations", "proof_attempts", "migrations"} <= set(s.db.table_names())
+                "evaluations", "proof_attempts", "tactic_evaluations", "migrations"} <= set(s.db.table_names())
         ran = [(r["name"], r["applied_at"][:2]) for r in s.db.query("SELECT * FROM migrations ORDER BY id")]
-        assert ran == [("0001_initial", "20"), ("0002_results", "20"), ("0003_evaluation_queries", "20")]
+        assert ran == [("0001_initial", "20"), ("0002_results", "20"), ("0003_evaluation_queries", "20"),
+                       ("0004_tactic_evaluations", "20")]
         with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced
             with s.db.atomic():
                 s.db["files"].insert({"id": "f", "repo_id": "nope", "path": "a", "module": "a", "imports": "[]",
                                       "lines": 0})
     with Store.open(path) as s:  # reopening applies nothing again
-        assert s.db["migrations"].count == 3
+        assert s.db["migrations"].count == 4
 
 
 def test_evaluations_of_an_older_run_keep_their_figures_with_no_query_count(tmp_path: Path) -> None:
@@ -136,6 +137,18 @@ def test_evaluations_of_an_older_run_keep_their_figures_with_no_query_count(tmp_
         assert [e.queries for e in s.evaluations()] == [0, 12]
 
 
+def test_tactic_evaluations_are_cells_replaced_by_key(tmp_path: Path) -> None:
+    from database.records import TacticEvaluation
+
+    with Store.open(tmp_path / "db.sqlite") as s:
+        first = TacticEvaluation("01-a", "r1", "test", "combined", 0.1, 0.25, 0.5, cases=8)
+        s.add_tactic_evaluations([first, TacticEvaluation("01-a", "r1", "validation", "combined", 0, 0, 0.5, 2)])
+        s.add_tactic_evaluations([TacticEvaluation("01-a", "r1", "test", "combined", 0.2, 0.3, 0.6, cases=9)])
+        cells = s.tactic_evaluations(checkpoint="01-a")
+        assert [(c.split, c.hit_at_64, c.cases) for c in cells] == [("test", 0.6, 9), ("validation", 0.5, 2)]
+        assert s.tactic_evaluations(checkpoint="02-b") == []
+
+
 def test_upgrade_from_first_migration_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = Database(path)
@@ -150,7 +163,7 @@ def test_upgrade_from_first_migration_keeps_data(tmp_path: Path) -> None:
     old.close()
 
     with Store.open(path) as s:
-        assert s.schema_version == 3
+        assert s.schema_version == 4
         after = dump(s)
         assert {t: after[t] for t in before if t != "migrations"} == {t: v for t, v in before.items()
                                                                       if t != "migrations"}

@@ -1,0 +1,155 @@
+"""How often each tactic generator proposes the human's first tactic on held-out theorems of real repositories.
+
+usage: python bench/bench_generators.py WORKDIR [--split test|validation] [--ks 1 8 64] [--premises 8]
+           [--retriever none|bm25|dense|hybrid] [--neighbours lexical|dense]
+           [--generators templates memory combined] [--weights 0.5 0.5] [--per-repo]
+
+A proxy for a tactic generator's quality that needs no Lean. Cases: every theorem of the chosen split
+(the retriever's split, :func:`prover.tactic_data.tactic_data`) of every repository of the workdir (the
+learned ones, or every target repository before training) that has a tactic proof. The state is the goal its
+proof starts from (:func:`prover.tactic_data.goal_before`, step 0), the target the proof's first tactic. A hit
+at k is the target among the generator's top k, compared after normalisation (whitespace collapsed, each
+dotted name cut to its last component, since humans write short names and templates full ones).
+
+Generators: ``templates`` (:class:`prover.generators.TemplateGenerator`); ``memory``
+(:class:`prover.memory.ProofMemory` over every step of every proved theorem of the workdir's repositories
+outside the validation and test splits; neighbours by BM25 or by the latest checkpoint's encoder);
+``combined`` (both, :class:`prover.generators.CombinedGenerator` with --weights). Premises for both come from
+--retriever (the latest checkpoint for dense / hybrid). Prints hit@k per generator with a 95% bootstrap
+interval (resampling theorems), the number of cases, and milliseconds per state. Nothing is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from database.datasets import AccessIndex  # noqa: E402
+from database.store import Store  # noqa: E402
+from leanagent.config import load_config  # noqa: E402
+from leanagent.results import run_state  # noqa: E402
+from leanagent.workdir import Workdir  # noqa: E402
+from prover.generators import (CombinedGenerator, GenRequest, RetrievedPremises,  # noqa: E402
+                               TemplateGenerator)
+from prover.memory import DenseNeighbours, LexicalNeighbours, ProofMemory  # noqa: E402
+from prover.tactic_data import goal_before, normalise_tactic as normalise, tactic_data  # noqa: E402
+from leanagent.learner import corpus_of  # noqa: E402
+from retrieval.stats import mean_interval, ratio  # noqa: E402
+
+def premise_source(kind: str, wd: Workdir, state, config, corpus, access):
+    if kind == "none":
+        return None
+    if kind == "bm25":
+        from retrieval.bm25 import BM25Retriever
+
+        retriever = BM25Retriever()
+        retriever.index(corpus)
+    else:
+        from retrieval.loading import load_retriever
+
+        retriever = load_retriever(wd.checkpoints / state.checkpoints[-1], wd.index, config.retriever.max_length,
+                                   lambda: corpus, ranking=kind, fusion=config.retriever.fusion)
+    return RetrievedPremises(retriever, corpus, access)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workdir")
+    parser.add_argument("--split", choices=("test", "validation"), default="test")
+    parser.add_argument("--ks", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--premises", type=int, default=8)
+    parser.add_argument("--retriever", choices=("none", "bm25", "dense", "hybrid"), default="bm25")
+    parser.add_argument("--neighbours", choices=("lexical", "dense"), default="lexical")
+    parser.add_argument("--generators", nargs="+", default=["templates", "memory", "combined"])
+    parser.add_argument("--weights", type=float, nargs=2, default=[0.5, 0.5], help="combined: templates, memory")
+    parser.add_argument("--memory-k", type=int, default=32, help="memory: neighbours per state")
+    parser.add_argument("--temperature", type=float, default=None, help="memory: similarity to logit "
+                        "(default: the neighbours' own, 0.25 lexical, 0.05 dense)")
+    parser.add_argument("--per-repo", action="store_true")
+    args = parser.parse_args()
+    wd = Workdir(Path(args.workdir))
+    config = load_config(wd.config if wd.config.is_file() else None)
+    r = config.retriever
+    with Store.open(wd.database) as store:
+        state = run_state(store)
+        learned = list(state.order[: len(state.checkpoints)]) if state and state.checkpoints else []
+        repos = learned or store.repos("target")
+        if args.retriever in ("dense", "hybrid") or args.neighbours == "dense":
+            assert learned, "no checkpoint in this workdir: use --retriever bm25 --neighbours lexical"
+        cases, memory_theorems, held = [], [], set()
+        for repo in repos:
+            theorems = store.theorems(repo.id, sorry=False)
+            data = tactic_data(theorems, seed=r.seed, strategy=r.split, fraction=r.split_fraction)
+            held |= {e.theorem_id for e in data.validation + data.test}
+            chosen = {e.theorem_id for e in (data.test if args.split == "test" else data.validation) if e.step == 0}
+            cases += [(repo, t) for t in theorems if t.id in chosen]
+            memory_theorems += theorems
+        corpus = corpus_of(store, repos)
+        files = [f for repo in repos for f in store.files(repo.id)]
+        files += [f for dep in store.repos("dependency") for f in store.files(dep.id)]
+        access = AccessIndex(files, corpus).accessible_ids
+    print(f"{len(cases)} held-out theorems ({args.split}) in {len(repos)} repositories; corpus {len(corpus)} "
+          f"premises; retriever {args.retriever}, neighbours {args.neighbours}")
+    source = premise_source(args.retriever, wd, state, config, corpus, access)
+    generators = {}
+    templates = TemplateGenerator(source, num_premises=args.premises)
+    if {"memory", "combined"} & set(args.generators):
+        started = time.perf_counter()
+        if args.neighbours == "dense":
+            from retrieval.encoder import DualEncoder
+
+            neighbours = DenseNeighbours(DualEncoder.load(wd.checkpoints / state.checkpoints[-1]),
+                                         max_length=r.max_length)
+        else:
+            neighbours = LexicalNeighbours()
+        memory = ProofMemory(ProofMemory.remember(memory_theorems, exclude=held), neighbours, premises=source,
+                             kinds={p.full_name: p.kind for p in corpus}, num_premises=args.premises,
+                             num_neighbours=args.memory_k, temperature=args.temperature)
+        print(f"memory: {len(memory)} steps, built in {time.perf_counter() - started:.1f} s")
+    for name in args.generators:
+        generators[name] = (templates if name == "templates" else memory if name == "memory"
+                            else CombinedGenerator([templates, memory], args.weights))
+    k_max = max(args.ks)
+    requests = [GenRequest(goal_before(t, 0), t) for _, t in cases]
+    targets = [normalise(t.steps[0].tactic) for _, t in cases]
+    header = f"{'generator':12} {'cases':>6} " + " ".join(f"{'hit@' + str(k):>22}" for k in args.ks) + "  ms/state"
+    print(header)
+    hits_at: dict[tuple[str, int], list[float]] = {}
+    for name, generator in generators.items():
+        started = time.perf_counter()
+        rows = []
+        for i in range(0, len(requests), 32):
+            rows += generator.generate(requests[i:i + 32], k_max)
+        ms = 1000 * (time.perf_counter() - started) / max(1, len(requests))
+        ranks = []
+        for target, row in zip(targets, rows):
+            found = [normalise(s.tactic) for s in row]
+            ranks.append(found.index(target) if target in found else None)
+        cells = []
+        for k in args.ks:
+            hits = [1.0 if rank is not None and rank < k else 0.0 for rank in ranks]
+            mean = mean_interval(hits)
+            cells.append(f"{mean.estimate:.3f} [{mean.low:.3f}, {mean.high:.3f}]")
+            hits_at[name, k] = hits
+        print(f"{name:12} {len(rows):>6} " + " ".join(f"{c:>22}" for c in cells) + f"  {ms:8.1f}")
+        if args.per_repo:
+            for repo in repos:
+                mine = [rank for (rp, _), rank in zip(cases, ranks) if rp.id == repo.id]
+                if mine:
+                    print(f"    {repo.name[:40]:40} {len(mine):>5} " + " ".join(
+                        f"{sum(rk is not None and rk < k for rk in mine) / len(mine):>8.3f}" for k in args.ks))
+    if "templates" in generators:
+        for name in generators:
+            if name != "templates":
+                for k in args.ks:
+                    r_k = ratio(hits_at[name, k], hits_at["templates", k])
+                    print(f"hit@{k} {name} / templates: {r_k.estimate:.2f} [{r_k.low:.2f}, {r_k.high:.2f}] "
+                          f"(paired, {r_k.queries} theorems)")
+
+
+if __name__ == "__main__":
+    main()
