@@ -385,7 +385,9 @@ def cmd_status(args: argparse.Namespace) -> int:
                                      for r in rows},
                           "not_learned": {r.name: reason for r, reason in state.not_learned},
                           "lean_dojo": {r.name: _tracing(r.lean_version) for r in rows},
-                          "problems": list(state.problems), "metrics": data.metrics}, indent=2))
+                          "problems": list(state.problems), "metrics": data.metrics,
+                          "tactics": {"generator": data.tactic_generator, "metrics": data.tactic_metrics}},
+                         indent=2))
         return EXIT_OK
     print(f"{'#':>3}  {'repository':36} " + " ".join(f"{s:>8}" for s in STAGES))
     notes = []
@@ -408,6 +410,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {problem}")
     for name, value in data.metrics.items():
         print(f"  {name:24} {'n/a' if value is None else f'{value:.4f}'}")
+    if data.tactic_scores:
+        cases = sum(row[1] for row in data.tactic_scores)
+        mean = sum(row[1] * row[4] for row in data.tactic_scores) / max(1, cases)
+        print(f"tactic generator {data.tactic_generator}: first-tactic hit@64 {mean:.4f} on {cases} held-out "
+              "theorems; lifelong metrics of its hit@64 matrix:")
+        for name, value in data.tactic_metrics.items():
+            print(f"  {name:24} {'n/a' if value is None else f'{value:.4f}'}")
     return EXIT_OK
 
 

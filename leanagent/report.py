@@ -124,6 +124,15 @@ class ReportData:
     """BM25's matrix on the same queries (same shape as ``recall_at_10``; empty when not measured)."""
     ranking: str = ""
     """What ranked the premises behind the learned scores (``retriever.ranking``, in words)."""
+    tactic_generator: str = ""
+    """The tactic generator measured in the evaluate stage (``prover.generator``); empty when not measured."""
+    tactic_hit_at_64: tuple[tuple[float | None, ...], ...] = ()
+    """Its lifelong matrix: first-tactic hit@64 after learning repository i (row) on repository j's test
+    split (None where not seen, or no held-out tactic proof there)."""
+    tactic_metrics: dict[str, float | None] = field(default_factory=dict)
+    """The lifelong metrics of that matrix (over the repositories with held-out tactic proofs)."""
+    tactic_scores: tuple[tuple[str, int, float, float, float], ...] = ()
+    """After the last repository: (repository, theorems, hit@1, hit@8, hit@64) on each test split."""
 
 
 def metrics_json(data: ReportData) -> dict:
@@ -144,6 +153,11 @@ def metrics_json(data: ReportData) -> dict:
         "scores": [asdict(row) for row in data.scores],
         "sorry_theorems": [asdict(row) for row in data.sorry_theorems],
         "bm25_recall_at_10": [list(row) for row in data.bm25_recall_at_10],
+        "tactics": {"generator": data.tactic_generator,
+                    "hit_at_64": [list(row) for row in data.tactic_hit_at_64],
+                    "metrics": data.tactic_metrics,
+                    "scores": [dict(zip(("repo", "theorems", "hit_at_1", "hit_at_8", "hit_at_64"), row))
+                               for row in data.tactic_scores]},
         "scale": "fractions in [0, 1] (the paper prints percentage points)",
     }
 
@@ -251,6 +265,14 @@ def render_html(data: ReportData) -> str:
     parts.append(_table(["metric", "value", "better", "meaning"], _metric_rows(data.metrics)))
     parts.append("<p class='note'>n/a: the run is too short for the metric (e.g. WF5 needs more than five "
                  "repositories).</p>")
+    if data.tactic_scores:
+        parts.append(f"<h2>Tactic generator ({html.escape(data.tactic_generator)})</h2>")
+        parts.append("<p class='note'>First-tactic hit@k on held-out theorems after the last repository: the "
+                     "human's first tactic among the generator's top k for the goal the proof starts from "
+                     "(whitespace collapsed, names cut to their last component). No Lean runs them.</p>")
+        parts.append(_table(["repository", "theorems", "hit@1", "hit@8", "hit@64"], data.tactic_scores))
+        parts.append("<p>Lifelong metrics of its hit@64 matrix:</p>")
+        parts.append(_table(["metric", "value", "better", "meaning"], _metric_rows(data.tactic_metrics)))
     for title, uri in (_plots(data) if data.order else []):
         parts.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='{uri}'>")
     if data.curriculum:
@@ -322,6 +344,12 @@ def render_markdown(data: ReportData) -> str:
     lines += ["| metric | value | better | meaning |", "|---|---|---|---|"]
     lines += [f"| {k} | {_fmt(v)} | {better} | {_md(meaning)} |"
               for k, v, better, meaning in _metric_rows(data.metrics)]
+    if data.tactic_scores:
+        lines += ["", f"Tactic generator ({data.tactic_generator}): first-tactic hit@k on held-out theorems.", "",
+                  "| repository | theorems | hit@1 | hit@8 | hit@64 |", "|---|---|---|---|---|"]
+        lines += [f"| {_md(name)} | {n} | {_fmt(a)} | {_fmt(b)} | {_fmt(c)} |" for name, n, a, b, c in data.tactic_scores]
+        lines += ["", "| generator metric (hit@64) | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in data.tactic_metrics.items()]
     if data.sorry:
         lines += ["", "| repository | sorry attempted | proved | note |", "|---|---|---|---|"]
         lines += [f"| {_md(r.repo)} | {r.attempted} | {r.proved} | {_md(r.skipped_reason)} |" for r in data.sorry]

@@ -108,6 +108,30 @@ RANKING_WORDS = {"dense": "dense (the trained encoder alone)", "bm25": "BM25",
 """How the report names ``retriever.ranking``, the ranker behind the learned scores."""
 
 
+def tactic_results(store: Store, order: list[Repo], checkpoints: list[str]):
+    """The tactic generator's (name, hit@64 matrix, lifelong metrics, last row's scores) over ``checkpoints``.
+
+    The metrics take the columns of repositories with held-out tactic proofs (a column without cases has no
+    figure); validation figures missing count 0, as the retriever's do.
+    """
+    cells = {(e.checkpoint, e.repo_id, e.split): e for e in store.tactic_evaluations()}
+    if not checkpoints or not any(c == checkpoints[-1] for c, _, _ in cells):
+        return "", (), {}, ()
+    matrix = tuple(tuple(cells[c, order[j].id, "test"].hit_at_64 if j <= i and (c, order[j].id, "test") in cells
+                         else None for j in range(len(order))) for i, c in enumerate(checkpoints))
+    with_cases = [j for j in range(len(order)) if any((c, order[j].id, "test") in cells for c in checkpoints)]
+    rows = [i for i in range(len(checkpoints)) if i in with_cases]  # a repository's own row: its column's first
+    sub = [[matrix[i][j] for j in with_cases if j <= i] + [None] * sum(j > i for j in with_cases) for i in rows]
+    validation = [getattr(cells.get((checkpoints[i], order[i].id, "validation")), "hit_at_64", 0.0) for i in rows]
+    complete = all(v is not None for k, row in enumerate(sub) for v in row[: k + 1])
+    metrics = lifelong_metrics(sub, validation) if sub and complete else {}
+    last = checkpoints[-1]
+    scores = tuple((order[j].name, e.cases, e.hit_at_1, e.hit_at_8, e.hit_at_64) for j in range(len(order))
+                   if (e := cells.get((last, order[j].id, "test"))) is not None)
+    generator = next(e.generator for (c, _, _), e in cells.items() if c == last)
+    return generator, matrix, metrics, scores
+
+
 def report_data(store: Store, title: str = "leanagent run") -> ReportData:
     """Everything the report shows, computed from the database."""
     state = run_state(store)
@@ -149,7 +173,10 @@ def report_data(store: Store, title: str = "leanagent run") -> ReportData:
         model = f"{state.checkpoints[-1]} ({state.strategy})"
     evaluated = state.stages.get(learned[-1].id, {}).get("evaluate") or {} if learned else {}
     ranking = RANKING_WORDS.get(evaluated.get("ranking", "dense"), evaluated.get("ranking", "dense"))
+    generator, tactic_matrix, tactic_metrics, tactic_scores = tactic_results(store, learned, list(done))
     return ReportData(title=title, order=tuple(r.name for r in learned), ranking=ranking,
+                      tactic_generator=generator, tactic_hit_at_64=tactic_matrix, tactic_metrics=tactic_metrics,
+                      tactic_scores=tactic_scores,
                       recall_at_10=tuple(tuple(row) for row in complete),
                       validation_recall_at_10=tuple(validation[: len(complete)]), metrics=metrics,
                       curriculum=curriculum, sorry=tuple(sorry), model=model, timings=timings,

@@ -199,6 +199,15 @@ def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
     assert len(metrics["sorry_theorems"]) == 9 and {r["outcome"] for r in metrics["sorry_theorems"]} == {"skipped"}
     assert "NatBasics.double_sub_self" in {r["theorem"] for r in metrics["sorry_theorems"]}
     assert "no Lean toolchain" in metrics["sorry"]["expr-eval"]["skipped_reason"]
+    # The tactic generator's matrix beside the retriever's, with its lifelong metrics.
+    tactics = metrics["tactics"]
+    assert tactics["generator"] == "combined" and len(tactics["hit_at_64"]) == 3
+    assert all(v is None for i, row in enumerate(tactics["hit_at_64"]) for v in row[i + 1:])
+    assert tactics["scores"] and all(0 <= r["hit_at_64"] <= 1 and r["theorems"] > 0 for r in tactics["scores"])
+    assert {"forgetting_measure", "expanded_bwt"} <= set(tactics["metrics"])
+    assert "Tactic generator (combined): first-tactic hit@k on held-out theorems." in summary
+    assert main(["status", "--workdir", str(reference)]) == 0
+    assert "tactic generator combined: first-tactic hit@64" in capsys.readouterr().out
 
 
 def test_status_of_an_empty_directory_is_a_usage_error(tmp_path: Path, capsys) -> None:
