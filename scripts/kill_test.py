@@ -1,10 +1,13 @@
 """Kill a real `leanagent run` with SIGKILL at random moments, resume until it finishes, compare databases.
 
-usage: python scripts/kill_test.py REPOS_FILE REFERENCE_WORKDIR WORKDIR [--kills N] [--seed S] [-- RUN ARGS...]
+usage: python scripts/kill_test.py REPOS_FILE REFERENCE_WORKDIR WORKDIR [--kills N] [--seed S] [--test-lean]
+                                  [-- RUN ARGS...]
 
 REFERENCE_WORKDIR holds an uninterrupted run of the same REPOS_FILE with the same arguments. The script
 starts `leanagent run` in WORKDIR, kills it after a random delay (uniform over the reference run's
 duration), N times, then lets it finish and compares every table that a run must reproduce exactly.
+``--test-lean`` runs it through ``scripts/run_with_test_lean.py``, so the prove stage runs on a Lean test
+double (make the reference run the same way).
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from database.store import Store  # noqa: E402
 
-# Dates, stage timings and stage notes differ between runs; everything else must not.
-VOLATILE = ("ingested_at", "finished_at", "info", "applied_at")
+# Dates, timings and stage notes differ between runs; everything else must not.
+VOLATILE = ("ingested_at", "finished_at", "info", "applied_at", "seconds")
 
 
 def dump(db: Path) -> dict[str, list[str]]:
@@ -40,11 +43,13 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-delay", type=float, default=120.0)
+    parser.add_argument("--test-lean", action="store_true", help="prove on the Lean test double")
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
     extra = argv[split + 1:]  # passed on to `leanagent run`
-    cmd = [sys.executable, "-m", "leanagent", "run", args.repos_file, "--workdir", str(args.workdir), "-q", *extra]
+    runner = [str(Path(__file__).resolve().parent / "run_with_test_lean.py")] if args.test_lean else ["-m", "leanagent"]
+    cmd = [sys.executable, *runner, "run", args.repos_file, "--workdir", str(args.workdir), "-q", *extra]
     rng = random.Random(args.seed)
     done_kills = 0
     for _ in range(args.kills):
@@ -65,8 +70,13 @@ def main() -> int:
     if final.returncode != 0:
         print(final.stderr[-2000:])
         return 1
-    same = dump(args.workdir / "leanagent.db") == dump(args.reference / "leanagent.db")
-    print(f"kills: {done_kills}; identical database: {same}")
+    ours, reference = dump(args.workdir / "leanagent.db"), dump(args.reference / "leanagent.db")
+    same = ours == reference
+    print(f"kills: {done_kills}; identical database: {same}; rows: "
+          + ", ".join(f"{table} {len(rows)}" for table, rows in sorted(ours.items())))
+    for table in sorted(set(ours) | set(reference)):
+        if ours.get(table) != reference.get(table):
+            print(f"  {table} differs")
     return 0 if same else 1
 
 

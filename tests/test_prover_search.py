@@ -159,3 +159,29 @@ def test_a_likelier_way_to_a_known_state_moves_it_up():
              "M": [("m", -2.0)], "Z": []}
     result = search(FakeLean(GOALS, rules), TableGenerator(table))
     assert result.proof == ("b", "y", "m")
+
+
+def test_coin_lean_answers_alike_in_every_process_at_its_rate():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from prover.testing import CoinLean, coin_rule
+
+    pairs = [(f"goal {i % 97}", f"tactic {i}") for i in range(20_000)]
+    closed = [coin_rule(g, t) == () for g, t in pairs]
+    assert 0.010 < sum(closed) / len(closed) < 0.022  # about 1/64
+    assert all(isinstance(coin_rule(g, t), Fail) for (g, t), c in zip(pairs, closed) if not c)
+    # The same answers in a fresh interpreter (no salted hash).
+    code = ("from prover.testing import coin_rule; "
+            "print(''.join('1' if coin_rule(f'goal {i % 97}', f'tactic {i}') == () else '0' for i in range(2000)))")
+    root = Path(__file__).resolve().parent.parent
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                           env={"PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"})
+    assert other.stdout.strip() == "".join("1" if c else "0" for c in closed[:2000])
+    env = CoinLean(rate=1.0)  # every tactic closes: a proof of one step
+    theorem = fake_theorem("t")
+    state = env.start(theorem)
+    assert state.pp == "⊢ theorem t : True"
+    result = best_first_search(env, theorem, TableGenerator(lambda goal: [("simp", -0.1)]), SearchLimits(timeout=5))
+    assert (result.outcome, result.proof) == ("proved", ("simp",))
