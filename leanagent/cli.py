@@ -345,6 +345,12 @@ def _write_report(workdir: str):
     wd = Workdir(Path(workdir))
     with Store.open(wd.database) as store:
         data = report_data(store, title=f"leanagent run: {wd.root.resolve().name}")
+    timesplit = wd.reports / "timesplit.json"  # written by `leanagent timesplit`
+    if timesplit.is_file():
+        try:
+            data = dataclasses.replace(data, timesplit=json.loads(timesplit.read_text(encoding="utf-8")))
+        except ValueError:
+            print(f"warning: {timesplit} is not JSON; the report leaves the time split out", file=sys.stderr)
     return write_report(data, wd.reports)
 
 
@@ -582,6 +588,44 @@ def _pull_request(args: argparse.Namespace, wd, repo, done) -> None:
     print(f"pull request: {pr.url} (branch {pr.branch})")
 
 
+def cmd_timesplit(args: argparse.Namespace) -> int:
+    from leanagent.repos import parse_repos_text
+    from leanagent.scanning import ScanError, scan_repository
+    from leanagent.timesplit import time_split
+    from leanagent.workdir import atomic_write_text
+
+    config = _config(args)
+    wd, store = _open_run(args.workdir)
+    scans = []
+    for commit in (args.old, args.new):
+        specs, errors = parse_repos_text(f"{args.source} {commit}", "command line", Path.cwd())
+        if errors or not specs:
+            raise UsageError(errors[0].split(": ", 1)[1] if errors else "give a repository path or URL")
+        try:
+            scans.append(scan_repository(specs[0], _scan_options(args)))
+        except ScanError as err:
+            raise UsageError(str(err)) from None
+    echo = (lambda line: None) if args.json or args.quiet > 1 else print
+    with store:
+        try:
+            result = time_split(config, store, wd, scans[0], scans[1], echo=echo)
+        except LookupError as err:
+            raise UsageError(str(err)) from None
+    data = result.as_dict()
+    path = wd.reports / "timesplit.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    for key, value in data["recall"].items():
+        if value["estimate"] is not None:
+            print(f"premises of the new proofs in the top {key[3:]}: {value['estimate']:.3f} "
+                  f"[{value['low']:.3f}, {value['high']:.3f}] ({value['theorems']} theorems)")
+    print(f"written: {path} (the report shows it)")
+    return EXIT_OK
+
+
 def _progress(items: Sequence, desc: str, args: argparse.Namespace):
     if args.quiet or not sys.stderr.isatty():
         return items
@@ -597,7 +641,7 @@ def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
     else:
         parser.add_argument("--workdir", default=DEFAULT_WORKDIR,
                             help=f"run directory for caches and databases (default: ./{DEFAULT_WORKDIR})")
-    if command in ("scan", "curriculum", "run", "train"):
+    if command in ("scan", "curriculum", "run", "train", "timesplit"):
         parser.add_argument("--deps-dir", action="append", default=[], metavar="DIR",
                             help="directory holding dependency checkouts (by package name); repeatable")
         parser.add_argument("--no-deps", action="store_true", help="do not scan Lake dependencies")
@@ -647,6 +691,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "file", "examples:\n  leanagent discover repos.txt --min-stars 20 --pushed-since 2024-06-01 "
                      "--limit 10\n  GITHUB_TOKEN=... leanagent discover repos.txt --dry-run   (a token raises the "
                      "rate limit; never printed)"),
+        "timesplit": (cmd_timesplit, "judge what a run learned on theorems that were sorry at one commit and are "
+                      "proved at a later one", "example:\n  leanagent timesplit ../pfr --old fa398a5b --new 6aeb1e9d "
+                      "--workdir runs/paper   (the run has read pfr at the old commit)"),
     }
     for name, (func, help_text, example) in commands.items():
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=example,
@@ -674,6 +721,14 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--limit", type=int, default=10, help="repositories to add at most (default 10)")
             p.add_argument("--api", default="https://api.github.com", help="GitHub API address")
             p.add_argument("--dry-run", action="store_true", help="print what would be added, write nothing")
+        elif name == "timesplit":
+            p.add_argument("source", metavar="REPO", help="the repository (local work tree, bare git directory or "
+                           "URL) holding both commits")
+            p.add_argument("--old", required=True, metavar="C1", help="the commit the run has read")
+            p.add_argument("--new", required=True, metavar="C2", help="a later commit: its proofs are the answers")
+            p.add_argument("--config", metavar="FILE", help="TOML configuration (see README)")
+            p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                           help="override one setting, e.g. prover.memory_neighbours=dense; repeatable")
         if name in ("curriculum", "run", "train"):
             p.add_argument("--order", choices=("easy-first", "leanagent", "random"), default=None,
                            help="easy-first (default), leanagent (the same with the reference code's "
@@ -718,7 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "95%% paired bootstrap intervals, R@10 miss-rate ratio and MRR ratio")
             p.add_argument("--split", choices=("test", "validation"), default="test",
                            help="queries for --compare (default: test)")
-        if name in ("scan", "curriculum", "eval", "status", "prove"):
+        if name in ("scan", "curriculum", "eval", "status", "prove", "timesplit"):
             p.add_argument("--json", action="store_true", help="print JSON")
         _add_common(p, name)
         p.set_defaults(func=func)

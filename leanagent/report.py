@@ -133,6 +133,8 @@ class ReportData:
     """The lifelong metrics of that matrix (over the repositories with held-out tactic proofs)."""
     tactic_scores: tuple[tuple[str, int, float, float, float], ...] = ()
     """After the last repository: (repository, theorems, hit@1, hit@8, hit@64) on each test split."""
+    timesplit: dict = field(default_factory=dict)
+    """The latest ``leanagent timesplit`` result (its JSON), when one was run in this workdir."""
 
 
 def metrics_json(data: ReportData) -> dict:
@@ -153,6 +155,7 @@ def metrics_json(data: ReportData) -> dict:
         "scores": [asdict(row) for row in data.scores],
         "sorry_theorems": [asdict(row) for row in data.sorry_theorems],
         "bm25_recall_at_10": [list(row) for row in data.bm25_recall_at_10],
+        "timesplit": data.timesplit,
         "tactics": {"generator": data.tactic_generator,
                     "hit_at_64": [list(row) for row in data.tactic_hit_at_64],
                     "metrics": data.tactic_metrics,
@@ -273,6 +276,8 @@ def render_html(data: ReportData) -> str:
         parts.append(_table(["repository", "theorems", "hit@1", "hit@8", "hit@64"], data.tactic_scores))
         parts.append("<p>Lifelong metrics of its hit@64 matrix:</p>")
         parts.append(_table(["metric", "value", "better", "meaning"], _metric_rows(data.tactic_metrics)))
+    if data.timesplit:
+        parts.append(_timesplit_html(data.timesplit))
     for title, uri in (_plots(data) if data.order else []):
         parts.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='{uri}'>")
     if data.curriculum:
@@ -293,6 +298,26 @@ def render_html(data: ReportData) -> str:
         parts.append(_table(["stage", "seconds"], [(k, v) for k, v in data.timings.items()]))
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _timesplit_html(ts: dict) -> str:
+    """The time-split section: recall of the new proofs' premises, first-tactic hits, proofs found."""
+    def cell(v: dict) -> str:
+        if v.get("estimate") is None:
+            return "n/a"
+        return f"{v['estimate']:.3f} [{v['low']:.3f}, {v['high']:.3f}] (n = {v['theorems']})"
+
+    parts = [f"<h2>Time split: {html.escape(str(ts.get('repo', '')))} "
+             f"{html.escape(str(ts.get('old', ''))[:12])} → {html.escape(str(ts.get('new', ''))[:12])}</h2>",
+             f"<p>{ts.get('theorems', 0)} theorems sorry at the old commit and proved at the new one, judged with "
+             f"<code>{html.escape(str(ts.get('checkpoint', '')))}</code>.</p>"]
+    rows = [(f"premises of the new proof in the top {k[3:]}", cell(v)) for k, v in ts.get("recall", {}).items()]
+    for name, hits in ts.get("generators", {}).items():
+        rows += [(f"first tactic, {name}, hit@{k[7:]}", cell(v)) for k, v in hits.items()]
+    proving = ts.get("proving", {})
+    rows.append(("proofs found", proving.get("skipped") or f"{proving.get('proved', 0)} of "
+                 f"{proving.get('attempted', 0)}"))
+    return "".join(parts) + _table(["figure", "value"], rows)
 
 
 def _metric_rows(metrics: dict[str, float | None]) -> list[tuple[str, float | None, str, str]]:
