@@ -23,7 +23,7 @@ from prover.env import EnvCrashed, EnvInitError, LeanEnv
 from prover.generators import TacticGenerator
 from prover.search import SearchLimits, best_first_search
 
-__all__ = ["BatchOptions", "BatchSummary", "prove_batch", "prove_one", "init_ray"]
+__all__ = ["BatchOptions", "BatchSummary", "prove_batch", "prove_one", "init_ray", "RayUnavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,10 @@ def _last_error_line(text: str) -> str:
     return (errors[-1] if errors else lines[0] if lines else "")[:300]
 
 
+class RayUnavailable(RuntimeError):
+    """Ray could not be started or reached; the message is one line with the next step."""
+
+
 def init_ray(workers: int, address: str = "") -> tuple[Any, bool]:
     """Connect to the cluster at ``address``, or start a local Ray with ``workers`` CPUs; (ray, whether
     this call started it). An existing connection is reused."""
@@ -126,10 +130,16 @@ def init_ray(workers: int, address: str = "") -> tuple[Any, bool]:
     if ray.is_initialized():
         return ray, False
     kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
-    if address:
-        ray.init(address=address, **kwargs)
-    else:
-        ray.init(num_cpus=max(1, workers), include_dashboard=False, **kwargs)
+    try:
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, **kwargs)
+    except Exception as err:  # Ray's own errors name no next step
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise RayUnavailable(f"cannot start {where} for proving ({first}); what is stored is kept: run the same "
+                             "command again to resume (a loaded machine can make Ray's start time out)") from err
     return ray, True
 
 

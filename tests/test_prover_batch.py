@@ -154,3 +154,22 @@ def test_a_batch_killed_with_sigkill_resumes(tmp_path: Path):
     assert (attempted, skipped) == (8 - before, before)
     with Store.open(db) as store:
         assert len(store.attempts(checkpoint="ck", outcome="proved")) == 8
+
+
+def test_a_ray_that_cannot_start_is_one_line_with_the_next_step(monkeypatch):
+    import ray
+
+    from prover.batch import RayUnavailable, init_ray
+
+    def fail(**kwargs):
+        raise TimeoutError("The current node timed out during startup.\nmore detail")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", fail)
+    with pytest.raises(RayUnavailable) as caught:
+        init_ray(1)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("cannot start a local Ray for proving (The current node")
+    assert "run the same command again to resume" in message
+    with pytest.raises(RayUnavailable, match="the Ray cluster at ray://head:10001"):
+        init_ray(1, "ray://head:10001")
