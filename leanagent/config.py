@@ -152,6 +152,18 @@ class ProverConfig:
     ``reprover`` (ReProver's ByT5 tactic generator from the hub), or a seq2seq model name/directory."""
     num_premises: int = 8
     """Premises retrieved per proof state for the generator."""
+    whole_proof: str = ""
+    """A whole-proof model beside the generator (:mod:`prover.whole_proof`): ``""`` none, ``endpoint`` (an
+    OpenAI-compatible server: ``endpoint_url``, ``endpoint_model``, the key in the variable ``endpoint_key_env``)
+    or a Hugging Face causal LM name/directory (e.g. ``deepseek-ai/DeepSeek-Prover-V1.5-RL``)."""
+    endpoint_url: str = ""
+    """Base URL of the OpenAI-compatible endpoint (``http://127.0.0.1:8000/v1``)."""
+    endpoint_model: str = ""
+    """Model name the endpoint serves."""
+    endpoint_key_env: str = "OPENAI_API_KEY"
+    """Environment variable holding the endpoint's key (never written to the config or the log)."""
+    whole_proof_samples: int = 8
+    """Proofs asked of the whole-proof model per theorem."""
     memory_neighbours: str = "lexical"
     """How the proof memory finds the nearest proved steps: ``lexical`` (BM25 over Lean tokens) or ``dense``
     (the retriever checkpoint's encoder; every remembered goal embedded once per checkpoint)."""

@@ -118,6 +118,9 @@ def lacking(config, *, proving: bool = True) -> list[str]:
     offline_kinds = ("templates", "memory", "combined")  # nothing to download
     if proving and generator not in offline_kinds and (config.preset or find_toolchain() is not None):
         models.append(REPROVER_TACGEN if generator == "reprover" else generator)
+    whole = config.prover.whole_proof
+    if proving and whole and whole != "endpoint" and (config.preset or find_toolchain() is not None):
+        models.append(whole)  # a causal LM by name: the hub
     problems = [p for m in dict.fromkeys(models) if _hub_name(m)
                 and (p := hub_problem(m, offline=config.acquire.offline)) is not None]
     if problems:

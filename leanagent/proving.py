@@ -96,6 +96,12 @@ class GeneratorRecipe:
     """How ``hybrid`` fuses (``retriever.fusion``)."""
     neighbours: str = "lexical"
     """How the proof memory finds the nearest proved steps (``prover.memory_neighbours``)."""
+    whole_proof: str = ""
+    """A whole-proof model combined with the generator (``prover.whole_proof``); empty for none."""
+    endpoint: tuple[str, str, str] = ("", "", "OPENAI_API_KEY")
+    """(URL, model, name of the key's environment variable) of an OpenAI-compatible endpoint."""
+    whole_proof_samples: int = 8
+    """Proofs asked per theorem."""
 
     def premise_source(self):
         """A :class:`~prover.generators.RetrievedPremises` over the checkpoint, or None."""
@@ -115,6 +121,18 @@ class GeneratorRecipe:
         return RetrievedPremises(retriever, premises, AccessIndex(files, premises).accessible_ids)
 
     def __call__(self):
+        generator = self._tactics()
+        if not self.whole_proof:
+            return generator
+        from prover.generators import CombinedGenerator
+        from prover.whole_proof import CausalLM, OpenAICompatible, WholeProofGenerator
+
+        url, model, key_env = self.endpoint
+        source = (OpenAICompatible(url, model, key_env=key_env) if self.whole_proof == "endpoint"
+                  else CausalLM.from_pretrained(self.whole_proof))
+        return CombinedGenerator([generator, WholeProofGenerator(source, samples=self.whole_proof_samples)])
+
+    def _tactics(self):
         from prover.generators import REPROVER_TACGEN, Seq2SeqGenerator
         from prover.memory import OFFLINE_GENERATORS, neighbours_for, offline_generator
 
@@ -193,7 +211,8 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
         generator_factory = GeneratorRecipe(
             p.generator, str(wd.database.resolve()), repo.id,
             str(checkpoint_dir or ""), str(index_dir or ""), config.retriever.max_length, p.num_premises,
-            config.retriever.ranking, config.retriever.fusion, p.memory_neighbours)
+            config.retriever.ranking, config.retriever.fusion, p.memory_neighbours, p.whole_proof,
+            (p.endpoint_url, p.endpoint_model, p.endpoint_key_env), p.whole_proof_samples)
     limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions,
                           tactics_per_node=p.num_sampled_tactics, frontier_batch=p.frontier_batch)
     options = BatchOptions(checkpoint=checkpoint, workers=p.workers, ray_address=p.ray_address, limits=limits)
