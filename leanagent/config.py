@@ -152,6 +152,14 @@ class ProverConfig:
     ``reprover`` (ReProver's ByT5 tactic generator from the hub), or a seq2seq model name/directory."""
     num_premises: int = 8
     """Premises retrieved per proof state for the generator."""
+    tactic_model: str = ""
+    """A seq2seq tactic model trained one epoch per repository after the retriever (:mod:`prover.tactic_model`):
+    ``""`` none, ``byt5-tiny`` (built here, trained from scratch), or a seq2seq directory / hub name to start
+    from (ReProver's ``kaiyuy/leandojo-lean4-retriever-tacgen-byt5-small``). ``combined`` then includes it."""
+    tactic_lr: float = 1e-3
+    """Its learning rate (AdamW)."""
+    tactic_batch_size: int = 8
+    """Its (goal, tactic) pairs per step."""
     whole_proof: str = ""
     """A whole-proof model beside the generator (:mod:`prover.whole_proof`): ``""`` none, ``endpoint`` (an
     OpenAI-compatible server: ``endpoint_url``, ``endpoint_model``, the key in the variable ``endpoint_key_env``)

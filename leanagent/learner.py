@@ -232,14 +232,43 @@ class Learner:
         if r.ewc_lambda > 0 and examples:
             EWC.estimate(model, examples, lam=r.ewc_lambda, batch_size=r.batch_size,
                          max_length=r.max_length).save(directory / "ewc")
+        tactics = self._train_tactics(repo, directory, previous)
         loss = stats.mean_loss
         resumed = f", resumed at step {stats.state.step - stats.steps}" if r.resume_optimizer and previous else ""
         return {"checkpoint": str(directory.relative_to(self.wd.root)), "examples": len(examples),
                 "warmup_steps": warmup, "optimizer_steps": stats.steps, "validation_recall_at_10": best_r10,
                 "mean_loss": loss if loss == loss else None,
+                **({"tactic_model": tactics} if tactics else {}),
                 "summary": f"{len(examples)} examples, {stats.steps} optimiser steps{resumed}, warm-up {warmup} "
                            f"steps, mean loss {loss:.4f}, validation R@10 {best_r10:.3f} "
-                           f"({len(data.validation)} queries)"}
+                           f"({len(data.validation)} queries)"
+                           + (f"; tactic model: {tactics['pairs']} pairs, {tactics['steps']} steps"
+                              if tactics else "")}
+
+    def _train_tactics(self, repo: Repo, directory: Path, previous: str | None) -> dict[str, Any]:
+        """One epoch of the tactic model (``prover.tactic_model``) on ``repo``'s training steps, from the previous
+        repository's model; saved in the checkpoint directory. Nothing when the setting is empty."""
+        p, r = self.config.prover, self.config.retriever
+        if not p.tactic_model:
+            return {}
+        from prover.tactic_data import tactic_data
+        from prover.tactic_model import (TACTIC_MODEL_DIR, load_tactic_model, save_tactic_model, tiny_tactic_model,
+                                         train_tactic_epoch)
+
+        before = self.wd.root / previous / TACTIC_MODEL_DIR if previous else None
+        if before is not None and before.is_dir():
+            model, tokenizer = load_tactic_model(before)
+        elif p.tactic_model == "byt5-tiny":
+            model, tokenizer = tiny_tactic_model(seed=r.seed)
+        else:
+            model, tokenizer = load_tactic_model(p.tactic_model)
+        data = tactic_data(self.store.theorems(repo.id, sorry=False), seed=r.seed, strategy=r.split,
+                           fraction=r.split_fraction)
+        epoch = train_tactic_epoch(model, tokenizer, [(e.goal, e.tactic) for e in data.train],
+                                   batch_size=p.tactic_batch_size, lr=p.tactic_lr, seed=r.seed, device=_device(self.config))
+        save_tactic_model(model.to("cpu"), tokenizer, directory / TACTIC_MODEL_DIR)
+        return {"pairs": epoch.examples, "steps": epoch.steps,
+                "mean_loss": epoch.mean_loss if epoch.mean_loss == epoch.mean_loss else None}
 
     def _corpus(self, seen: list[Repo]) -> list[Premise]:
         return corpus_of(self.store, seen)
@@ -338,7 +367,8 @@ class Learner:
                                    lambda t: access[repo_id(t.url, t.commit)].accessible_ids(t))
         generator = offline_generator(
             p.generator, source, p.num_premises, theorems, {x.full_name: x.kind for x in corpus},
-            lambda: neighbours_for(p.memory_neighbours, self._checkpoint_dir(repo), r.max_length), exclude=held)
+            lambda: neighbours_for(p.memory_neighbours, self._checkpoint_dir(repo), r.max_length), exclude=held,
+            model_dir=self._checkpoint_dir(repo))
         records = []
         for old, split, chosen in cases:
             if chosen:

@@ -115,9 +115,12 @@ def lacking(config, *, proving: bool = True) -> list[str]:
             missing.append(f"Lean to trace the repositories ({err})")
     models = [config.retriever.model] if _hub_name(config.retriever.model) else []
     generator = config.prover.generator
-    offline_kinds = ("templates", "memory", "combined")  # nothing to download
+    offline_kinds = ("templates", "memory", "combined", "model")  # nothing to download
     if proving and generator not in offline_kinds and (config.preset or find_toolchain() is not None):
         models.append(REPROVER_TACGEN if generator == "reprover" else generator)
+    start = config.prover.tactic_model
+    if start and start != "byt5-tiny" and _hub_name(start):
+        models.append(start)  # the tactic model starts from a hub model
     whole = config.prover.whole_proof
     if proving and whole and whole != "endpoint" and (config.preset or find_toolchain() is not None):
         models.append(whole)  # a causal LM by name: the hub

@@ -139,12 +139,13 @@ class GeneratorRecipe:
         source = self.premise_source()
         if self.kind in OFFLINE_GENERATORS:
             theorems, kinds = [], {}
-            if self.kind != "templates":
+            if self.kind not in ("templates", "model"):
                 with Store.open(self.database) as store:
                     theorems = [t for r in store.repos("target") for t in store.theorems(r.id, sorry=False)]
                     kinds = {p.full_name: p.kind for p in store.premises()}
             return offline_generator(self.kind, source, self.num_premises, theorems, kinds,
-                                     lambda: neighbours_for(self.neighbours, self.checkpoint_dir, self.max_length))
+                                     lambda: neighbours_for(self.neighbours, self.checkpoint_dir, self.max_length),
+                                     model_dir=self.checkpoint_dir or None)
         return Seq2SeqGenerator.from_pretrained(REPROVER_TACGEN if self.kind == "reprover" else self.kind, source)
 
 

@@ -28,15 +28,16 @@ import numpy as np
 
 from database.records import Premise, Theorem
 from extraction.lexer import IDENT, tokenize
-from prover.generators import (DEFINITION_KINDS, THEOREM_KINDS, GenRequest, PremiseSource, Suggestion,
-                               _ranked, hypotheses)
+from prover.generators import (DEFINITION_KINDS, THEOREM_KINDS, GeneratorUnavailable, GenRequest, PremiseSource,
+                               Suggestion, _ranked, hypotheses)
 from prover.tactic_data import tactic_examples
 
 __all__ = ["Remembered", "Neighbours", "DenseNeighbours", "LexicalNeighbours", "ProofMemory", "adapt",
            "rename", "OFFLINE_GENERATORS", "offline_generator", "neighbours_for"]
 
-OFFLINE_GENERATORS = ("templates", "memory", "combined")
-"""``prover.generator`` values that need no model download: templates, proof memory, both combined."""
+OFFLINE_GENERATORS = ("templates", "memory", "combined", "model")
+"""``prover.generator`` values that need no model download: templates, proof memory, the run's own tactic model
+(:mod:`prover.tactic_model`), and ``combined`` (templates, memory, and the model when the run trains one)."""
 
 
 @dataclass(frozen=True)
@@ -307,16 +308,32 @@ def neighbours_for(kind: str, checkpoint_dir=None, max_length: int | None = None
 
 
 def offline_generator(kind: str, source: PremiseSource | None, num_premises: int, theorems: Sequence[Theorem],
-                      kinds: Mapping[str, str], neighbours, exclude: set[str] | frozenset[str] = frozenset()):
+                      kinds: Mapping[str, str], neighbours, exclude: set[str] | frozenset[str] = frozenset(),
+                      model_dir=None):
     """The generator ``kind`` (one of :data:`OFFLINE_GENERATORS`) over premises from ``source``; a memory
-    remembers ``theorems`` but those in ``exclude``, its neighbours made by ``neighbours()``."""
-    from prover.generators import CombinedGenerator, TemplateGenerator
+    remembers ``theorems`` but those in ``exclude``, its neighbours made by ``neighbours()``; the tactic model is
+    the one saved in ``model_dir`` (a checkpoint directory), if any."""
+    from pathlib import Path
+
+    from prover.generators import CombinedGenerator, Seq2SeqGenerator, TemplateGenerator
+    from prover.tactic_model import TACTIC_MODEL_DIR
 
     if kind not in OFFLINE_GENERATORS:
         raise ValueError(f"{kind!r} is not one of {', '.join(OFFLINE_GENERATORS)}")
+    saved = Path(model_dir) / TACTIC_MODEL_DIR if model_dir else None
+    model = None
+    if saved is not None and saved.is_dir():
+        model = Seq2SeqGenerator.from_pretrained(str(saved), num_premises=0, max_output_tokens=128)
+    if kind == "model":
+        if model is None:
+            raise GeneratorUnavailable(f"no tactic model in {model_dir or 'the run'}: set prover.tactic_model "
+                                       "(e.g. byt5-tiny) and train")
+        return model
     templates = TemplateGenerator(source, num_premises=num_premises)
     if kind == "templates":
         return templates
     memory = ProofMemory(ProofMemory.remember(theorems, exclude), neighbours(), premises=source, kinds=kinds,
                          num_premises=num_premises)
-    return memory if kind == "memory" else CombinedGenerator([templates, memory])
+    if kind == "memory":
+        return memory
+    return CombinedGenerator([templates, memory] + ([model] if model is not None else []))

@@ -29,10 +29,14 @@ from database.store import Store  # noqa: E402
 VOLATILE = ("ingested_at", "finished_at", "info", "applied_at", "seconds")
 
 
-def dump(db: Path) -> dict[str, list[str]]:
-    """Every table a run must reproduce."""
+def dump(db: Path, workdir: Path | None = None) -> dict[str, list[str]]:
+    """Every table a run must reproduce; where a repository's checkout lies inside ``workdir`` (its cache),
+    the workdir's own name is written ``<workdir>``: two runs in two directories store two paths."""
     with Store.open(db) as store:
-        return store.content(skip_columns=VOLATILE)
+        tables = store.content(skip_columns=VOLATILE)
+    if workdir is not None:
+        tables["repos"] = sorted(row.replace(str(workdir), "<workdir>") for row in tables.get("repos", []))
+    return tables
 
 
 def main() -> int:
@@ -70,7 +74,8 @@ def main() -> int:
     if final.returncode != 0:
         print(final.stderr[-2000:])
         return 1
-    ours, reference = dump(args.workdir / "leanagent.db"), dump(args.reference / "leanagent.db")
+    ours = dump(args.workdir / "leanagent.db", args.workdir)
+    reference = dump(args.reference / "leanagent.db", args.reference)
     same = ours == reference
     print(f"kills: {done_kills}; identical database: {same}; rows: "
           + ", ".join(f"{table} {len(rows)}" for table, rows in sorted(ours.items())))

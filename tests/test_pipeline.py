@@ -376,3 +376,34 @@ def test_a_bm25_run_fills_its_own_lifelong_matrix(tmp_path: Path, capsys) -> Non
         assert [round(last["repos"][name]["recall_at_10"], 6) for name in data.order] == \
                [round(x, 6) for x in matrix[-1]]
         assert not (Workdir(workdir).checkpoints / "03-expr-eval" / "leanagent.json").exists()  # no weights
+
+
+def test_a_run_trains_its_tactic_model_progressively_and_combines_it(tmp_path: Path) -> None:
+    from leanagent.proving import GeneratorRecipe, find_repo
+    from leanagent.results import run_state
+    from leanagent.workdir import Workdir
+    from prover.generators import CombinedGenerator, GenRequest, Seq2SeqGenerator
+    from prover.tactic_model import TACTIC_MODEL_DIR
+
+    config = load_config(None, {**SETTINGS, "workdir": str(tmp_path), "prover.tactic_model": "byt5-tiny"})
+    assert run(config, EXAMPLES / "repos.txt", until="evaluate").failures == []
+    wd = Workdir(tmp_path)
+    with Store.open(wd.database) as store:
+        state = run_state(store)
+        trained = [state.stages[r.id]["train"]["tactic_model"] for r in state.order]
+        repo = find_repo(store, "nat-basics")
+        target = store.theorems(repo.id, sorry=True)[0]
+        cells = store.tactic_evaluations(checkpoint=state.checkpoints[-1])
+    assert [t["pairs"] > 0 and t["steps"] > 0 for t in trained] == [True] * 3  # one epoch on each repository
+    models = [wd.checkpoints / c / TACTIC_MODEL_DIR / "model.safetensors" for c in state.checkpoints]
+    assert all(m.is_file() for m in models)
+    assert len({m.read_bytes() for m in models}) == 3  # each repository moved it on from the last
+    recipe = GeneratorRecipe("combined", str(wd.database), repo.id, str(wd.checkpoints / state.checkpoints[-1]),
+                             str(wd.index))
+    combined = recipe()
+    assert isinstance(combined, CombinedGenerator) and isinstance(combined.generators[-1], Seq2SeqGenerator)
+    model = GeneratorRecipe("model", str(wd.database), repo.id, str(wd.checkpoints / state.checkpoints[-1]),
+                            str(wd.index))()
+    [row] = model.generate([GenRequest("n : Nat\n⊢ double n - n = n", target)], 4)
+    assert row and all(s.logprob <= 0 for s in row)  # whatever a model this small writes, scored
+    assert cells and {c.generator for c in cells} == {"combined"}
