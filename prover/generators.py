@@ -217,6 +217,28 @@ class TemplateGenerator:
         return [_ranked(self._candidates(r.state, ps), n) for r, ps in zip(requests, found)]
 
 
+def load_hf_model(auto_class, name_or_path: str, what: str, *, local_files_only: bool = False):
+    """(model, tokenizer) of a Hugging Face model by hub name or directory, in float32; raises
+    :class:`GeneratorUnavailable` in one line with the next step when it is neither cached nor reachable."""
+    import torch
+    from huggingface_hub.errors import RepositoryNotFoundError
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
+        model = auto_class.from_pretrained(name_or_path, local_files_only=local_files_only, dtype=torch.float32)
+    except RepositoryNotFoundError:
+        raise GeneratorUnavailable(f"cannot load {what} {name_or_path!r}: no such model on the Hugging Face hub; "
+                                   "check the name, or pass a local directory") from None
+    except (OSError, ValueError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise GeneratorUnavailable(
+            f"cannot load {what} {name_or_path!r} ({first}); without the hub, download it elsewhere "
+            f"(`huggingface-cli download {name_or_path}`) and pass its directory, or use the offline generators "
+            "(`--generator combined`)") from None
+    return model, tokenizer
+
+
 def augmented_state(state: str, premises: Sequence[Premise], max_bytes: int) -> str:
     """ReProver's generator input: premises (best nearest the state) then the state, within ``max_bytes``.
 
@@ -267,23 +289,10 @@ class Seq2SeqGenerator:
 
         Raises :class:`GeneratorUnavailable` with the next step when it is neither cached nor reachable.
         """
-        import torch
-        from huggingface_hub.errors import RepositoryNotFoundError
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers import AutoModelForSeq2SeqLM
 
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
-            model = AutoModelForSeq2SeqLM.from_pretrained(name_or_path, local_files_only=local_files_only,
-                                                          dtype=torch.float32)
-        except RepositoryNotFoundError:
-            raise GeneratorUnavailable(f"cannot load tactic generator {name_or_path!r}: no such model on the "
-                                       "Hugging Face hub; check the name, or pass a local directory") from None
-        except (OSError, ValueError) as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise GeneratorUnavailable(
-                f"cannot load tactic generator {name_or_path!r} ({first}); without the hub, download it "
-                "elsewhere (`huggingface-cli download {name}`) and pass its directory, or use the template "
-                "generator (`--generator templates`)".replace("{name}", name_or_path)) from None
+        model, tokenizer = load_hf_model(AutoModelForSeq2SeqLM, name_or_path, "tactic generator",
+                                         local_files_only=local_files_only)
         return cls(model, tokenizer, premises, **kwargs)
 
     def inputs(self, requests: Sequence[GenRequest]) -> list[str]:

@@ -127,15 +127,12 @@ class CausalLM:
     @classmethod
     def from_pretrained(cls, name_or_path: str, *, local_files_only: bool = False, **kwargs) -> CausalLM:
         """Load by hub name or directory; :class:`GeneratorUnavailable` (one line, the next step) if impossible."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
-            model = AutoModelForCausalLM.from_pretrained(name_or_path, local_files_only=local_files_only)
-        except (OSError, ValueError) as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise GeneratorUnavailable(f"cannot load whole-proof model {name_or_path!r} ({first}); without the hub, "
-                                       "download it elsewhere and pass its directory") from None
+        from prover.generators import load_hf_model
+
+        model, tokenizer = load_hf_model(AutoModelForCausalLM, name_or_path, "whole-proof model",
+                                         local_files_only=local_files_only)
         return cls(model, tokenizer, **kwargs)
 
     def proofs(self, statement: str, samples: int) -> list[tuple[str, float | None]]:

@@ -157,7 +157,7 @@ def test_reprover_generator_offline_is_one_clear_error(monkeypatch: pytest.Monke
         Seq2SeqGenerator.from_pretrained()
     message = str(err.value)
     assert "kaiyuy/leandojo-lean4-retriever-tacgen-byt5-small" in message and "\n" not in message
-    assert "--generator templates" in message
+    assert "--generator combined" in message and "huggingface-cli download" in message
 
 
 def test_retrieved_premises_stay_within_what_the_theorem_can_see():
