@@ -147,10 +147,13 @@ def time_split(config, store: Store, wd, old, new, *, ks: Sequence[int] = (10, 1
     source = RetrievedPremises(retriever, corpus, access.accessible_ids) if retriever is not None else None
     with_steps = [(i, after) for i, (_, after) in enumerate(cases) if after.steps]
     scores: dict[str, dict[str, Any]] = {}
+    memory = None  # built once, shared by memory and combined
     for kind in generators if with_steps else ():
-        generator = offline_generator(kind, source, p.num_premises, remembered, kinds,
-                                      lambda: neighbours_for(p.memory_neighbours, wd.checkpoints / checkpoint,
-                                                             config.retriever.max_length))
+        if kind != "templates" and memory is None:
+            memory = offline_generator("memory", source, p.num_premises, remembered, kinds,
+                                       lambda: neighbours_for(p.memory_neighbours, wd.checkpoints / checkpoint,
+                                                              config.retriever.max_length))
+        generator = offline_generator(kind, source, p.num_premises, remembered, kinds, None, memory=memory)
         ranks = first_tactic_ranks(generator, [t for _, t in with_steps], max(HIT_KS))
         scores[kind] = {f"hit_at_{k}": _interval([1.0 if r is not None and r < k else 0.0 for r in ranks])
                         for k in HIT_KS}

@@ -309,10 +309,10 @@ def neighbours_for(kind: str, checkpoint_dir=None, max_length: int | None = None
 
 def offline_generator(kind: str, source: PremiseSource | None, num_premises: int, theorems: Sequence[Theorem],
                       kinds: Mapping[str, str], neighbours, exclude: set[str] | frozenset[str] = frozenset(),
-                      model_dir=None):
+                      model_dir=None, memory: ProofMemory | None = None):
     """The generator ``kind`` (one of :data:`OFFLINE_GENERATORS`) over premises from ``source``; a memory
     remembers ``theorems`` but those in ``exclude``, its neighbours made by ``neighbours()``; the tactic model is
-    the one saved in ``model_dir`` (a checkpoint directory), if any."""
+    the one saved in ``model_dir`` (a checkpoint directory), if any; ``memory``: one already built, to share."""
     from pathlib import Path
 
     from prover.generators import CombinedGenerator, Seq2SeqGenerator, TemplateGenerator
@@ -332,8 +332,9 @@ def offline_generator(kind: str, source: PremiseSource | None, num_premises: int
     templates = TemplateGenerator(source, num_premises=num_premises)
     if kind == "templates":
         return templates
-    memory = ProofMemory(ProofMemory.remember(theorems, exclude), neighbours(), premises=source, kinds=kinds,
-                         num_premises=num_premises)
+    if memory is None:
+        memory = ProofMemory(ProofMemory.remember(theorems, exclude), neighbours(), premises=source, kinds=kinds,
+                             num_premises=num_premises)
     if kind == "memory":
         return memory
     return CombinedGenerator([templates, memory] + ([model] if model is not None else []))
