@@ -33,10 +33,9 @@ from database.store import Store  # noqa: E402
 from leanagent.config import load_config  # noqa: E402
 from leanagent.results import run_state  # noqa: E402
 from leanagent.workdir import Workdir  # noqa: E402
-from prover.generators import (CombinedGenerator, GenRequest, RetrievedPremises,  # noqa: E402
-                               TemplateGenerator)
-from prover.memory import DenseNeighbours, LexicalNeighbours, ProofMemory  # noqa: E402
-from prover.tactic_data import goal_before, normalise_tactic as normalise, tactic_data  # noqa: E402
+from prover.generators import CombinedGenerator, RetrievedPremises, TemplateGenerator  # noqa: E402
+from prover.memory import ProofMemory, neighbours_for  # noqa: E402
+from prover.tactic_data import first_tactic_cases, first_tactic_ranks, hit_rate, tactic_data  # noqa: E402
 from leanagent.learner import corpus_of  # noqa: E402
 from retrieval.stats import mean_interval, ratio  # noqa: E402
 
@@ -85,8 +84,7 @@ def main() -> None:
             theorems = store.theorems(repo.id, sorry=False)
             data = tactic_data(theorems, seed=r.seed, strategy=r.split, fraction=r.split_fraction)
             held |= {e.theorem_id for e in data.validation + data.test}
-            chosen = {e.theorem_id for e in (data.test if args.split == "test" else data.validation) if e.step == 0}
-            cases += [(repo, t) for t in theorems if t.id in chosen]
+            cases += [(repo, t) for t in first_tactic_cases(theorems, data, args.split)]
             memory_theorems += theorems
         corpus = corpus_of(store, repos)
         files = [f for repo in repos for f in store.files(repo.id)]
@@ -99,13 +97,8 @@ def main() -> None:
     templates = TemplateGenerator(source, num_premises=args.premises)
     if {"memory", "combined"} & set(args.generators):
         started = time.perf_counter()
-        if args.neighbours == "dense":
-            from retrieval.encoder import DualEncoder
-
-            neighbours = DenseNeighbours(DualEncoder.load(wd.checkpoints / state.checkpoints[-1]),
-                                         max_length=r.max_length)
-        else:
-            neighbours = LexicalNeighbours()
+        latest = wd.checkpoints / state.checkpoints[-1] if learned else None
+        neighbours = neighbours_for(args.neighbours, latest, r.max_length)
         memory = ProofMemory(ProofMemory.remember(memory_theorems, exclude=held), neighbours, premises=source,
                              kinds={p.full_name: p.kind for p in corpus}, num_premises=args.premises,
                              num_neighbours=args.memory_k, temperature=args.temperature)
@@ -113,35 +106,27 @@ def main() -> None:
     for name in args.generators:
         generators[name] = (templates if name == "templates" else memory if name == "memory"
                             else CombinedGenerator([templates, memory], args.weights))
-    k_max = max(args.ks)
-    requests = [GenRequest(goal_before(t, 0), t) for _, t in cases]
-    targets = [normalise(t.steps[0].tactic) for _, t in cases]
+    theorems = [t for _, t in cases]
     header = f"{'generator':12} {'cases':>6} " + " ".join(f"{'hit@' + str(k):>22}" for k in args.ks) + "  ms/state"
     print(header)
     hits_at: dict[tuple[str, int], list[float]] = {}
     for name, generator in generators.items():
         started = time.perf_counter()
-        rows = []
-        for i in range(0, len(requests), 32):
-            rows += generator.generate(requests[i:i + 32], k_max)
-        ms = 1000 * (time.perf_counter() - started) / max(1, len(requests))
-        ranks = []
-        for target, row in zip(targets, rows):
-            found = [normalise(s.tactic) for s in row]
-            ranks.append(found.index(target) if target in found else None)
+        ranks = first_tactic_ranks(generator, theorems, max(args.ks))
+        ms = 1000 * (time.perf_counter() - started) / max(1, len(theorems))
         cells = []
         for k in args.ks:
             hits = [1.0 if rank is not None and rank < k else 0.0 for rank in ranks]
             mean = mean_interval(hits)
             cells.append(f"{mean.estimate:.3f} [{mean.low:.3f}, {mean.high:.3f}]")
             hits_at[name, k] = hits
-        print(f"{name:12} {len(rows):>6} " + " ".join(f"{c:>22}" for c in cells) + f"  {ms:8.1f}")
+        print(f"{name:12} {len(ranks):>6} " + " ".join(f"{c:>22}" for c in cells) + f"  {ms:8.1f}")
         if args.per_repo:
             for repo in repos:
                 mine = [rank for (rp, _), rank in zip(cases, ranks) if rp.id == repo.id]
                 if mine:
-                    print(f"    {repo.name[:40]:40} {len(mine):>5} " + " ".join(
-                        f"{sum(rk is not None and rk < k for rk in mine) / len(mine):>8.3f}" for k in args.ks))
+                    print(f"    {repo.name[:40]:40} {len(mine):>5} "
+                          + " ".join(f"{hit_rate(mine, k):>8.3f}" for k in args.ks))
     if "templates" in generators:
         for name in generators:
             if name != "templates":

@@ -105,6 +105,7 @@ def lacking(config, *, proving: bool = True) -> list[str]:
     or a preset asks for it: without Lean the prove stage is skipped anyway).
     """
     from prover.env import LeanUnavailable
+    from prover.memory import OFFLINE_GENERATORS  # nothing to download
     from prover.toolchain import find_toolchain, require_lean
 
     missing = []
@@ -115,8 +116,7 @@ def lacking(config, *, proving: bool = True) -> list[str]:
             missing.append(f"Lean to trace the repositories ({err})")
     models = [config.retriever.model] if _hub_name(config.retriever.model) else []
     generator = config.prover.generator
-    offline_kinds = ("templates", "memory", "combined", "model")  # nothing to download
-    if proving and generator not in offline_kinds and (config.preset or find_toolchain() is not None):
+    if proving and generator not in OFFLINE_GENERATORS and (config.preset or find_toolchain() is not None):
         models.append(REPROVER_TACGEN if generator == "reprover" else generator)
     start = config.prover.tactic_model
     if start and start != "byt5-tiny" and _hub_name(start):
