@@ -23,7 +23,7 @@ from leanagent.repos import read_repos_file
 from leanagent.scanning import ScanError, ScanOptions, ScanResult, scan_repository
 from leanagent.workdir import Workdir, atomic_write_text
 
-__all__ = ["RunResult", "run", "run_problems", "nothing_to_learn", "STAGES", "recall_matrix"]
+__all__ = ["RunResult", "run", "run_problems", "nothing_to_learn", "STAGES", "recall_matrix", "lifelong_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -182,14 +182,21 @@ def checkpoint_name(position: int, repo: Repo) -> str:
     return f"{position + 1:02d}-{repo.name.replace('/', '+')}"
 
 
-def recall_matrix(store: Store, order: list[Repo], checkpoints: list[str]) -> tuple[list[list[float | None]],
-                                                                                  list[float]]:
-    """Test R@10 matrix (row i after learning i, column j) and validation R@10 on each repo after learning it."""
-    cells = {(e.checkpoint, e.repo_id, e.split): e.recall_at_10 for e in store.evaluations()}
+def lifelong_matrix(cells: dict[tuple[str, str, str], float], order: list[Repo], checkpoints: list[str]
+                    ) -> tuple[list[list[float | None]], list[float]]:
+    """From ``(checkpoint, repo id, split) → figure``: the test matrix (row i after learning i, column j ≤ i) and
+    the validation figure on each repository right after learning it (0 where missing)."""
     matrix = [[cells.get((checkpoints[i], order[j].id, "test")) if j <= i else None for j in range(len(order))]
               for i in range(len(checkpoints))]
     validation = [cells.get((checkpoints[i], order[i].id, "validation"), 0.0) for i in range(len(checkpoints))]
     return matrix, validation
+
+
+def recall_matrix(store: Store, order: list[Repo], checkpoints: list[str]) -> tuple[list[list[float | None]],
+                                                                                  list[float]]:
+    """Test R@10 matrix (row i after learning i, column j) and validation R@10 on each repo after learning it."""
+    return lifelong_matrix({(e.checkpoint, e.repo_id, e.split): e.recall_at_10 for e in store.evaluations()},
+                           order, checkpoints)
 
 
 def run(config: Config, repos_file: Path, *, until: str = "prove",

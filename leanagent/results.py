@@ -8,7 +8,7 @@ from pathlib import Path
 from database.records import Repo
 from database.store import Store
 from leanagent.metrics import lifelong_metrics
-from leanagent.pipeline import RUN, STAGES, recall_matrix, run_problems
+from leanagent.pipeline import RUN, STAGES, lifelong_matrix, recall_matrix, run_problems
 from leanagent.learner import baseline_name
 from leanagent.report import CurriculumRow, ReportData, ScoreRow, SorryRow, SorryTheoremRow
 
@@ -117,19 +117,18 @@ def tactic_results(store: Store, order: list[Repo], checkpoints: list[str]):
     cells = {(e.checkpoint, e.repo_id, e.split): e for e in store.tactic_evaluations()}
     if not checkpoints or not any(c == checkpoints[-1] for c, _, _ in cells):
         return "", (), {}, ()
-    matrix = tuple(tuple(cells[c, order[j].id, "test"].hit_at_64 if j <= i and (c, order[j].id, "test") in cells
-                         else None for j in range(len(order))) for i, c in enumerate(checkpoints))
+    matrix, validations = lifelong_matrix({key: e.hit_at_64 for key, e in cells.items()}, order, checkpoints)
     with_cases = [j for j in range(len(order)) if any((c, order[j].id, "test") in cells for c in checkpoints)]
     rows = [i for i in range(len(checkpoints)) if i in with_cases]  # a repository's own row: its column's first
     sub = [[matrix[i][j] for j in with_cases if j <= i] + [None] * sum(j > i for j in with_cases) for i in rows]
-    validation = [getattr(cells.get((checkpoints[i], order[i].id, "validation")), "hit_at_64", 0.0) for i in rows]
+    validation = [validations[i] for i in rows]
     complete = all(v is not None for k, row in enumerate(sub) for v in row[: k + 1])
     metrics = lifelong_metrics(sub, validation) if sub and complete else {}
     last = checkpoints[-1]
     scores = tuple((order[j].name, e.cases, e.hit_at_1, e.hit_at_8, e.hit_at_64) for j in range(len(order))
                    if (e := cells.get((last, order[j].id, "test"))) is not None)
     generator = next(e.generator for (c, _, _), e in cells.items() if c == last)
-    return generator, matrix, metrics, scores
+    return generator, tuple(tuple(row) for row in matrix), metrics, scores
 
 
 def report_data(store: Store, title: str = "leanagent run") -> ReportData:
