@@ -52,10 +52,13 @@ def tiny_tactic_model(seed: int = 0, *, d_model: int = 128, layers: int = 2, hea
 
 
 def load_tactic_model(name_or_path: str | Path):
-    """A saved tactic model (or a hub name): (model, tokenizer)."""
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+    """A saved tactic model (or a hub name): (model, tokenizer); one-line
+    :class:`~prover.generators.GeneratorUnavailable` when it cannot be loaded."""
+    from transformers import AutoModelForSeq2SeqLM
 
-    return AutoModelForSeq2SeqLM.from_pretrained(str(name_or_path)), AutoTokenizer.from_pretrained(str(name_or_path))
+    from prover.generators import load_hf_model
+
+    return load_hf_model(AutoModelForSeq2SeqLM, str(name_or_path), "tactic model")
 
 
 def save_tactic_model(model, tokenizer, directory: str | Path) -> None:
