@@ -81,21 +81,11 @@ def _interval(values: Sequence[float]) -> dict[str, Any]:
 
 def _retriever(config, wd, checkpoint: str, corpus: list[Premise]):
     """The run's ranking over ``corpus`` (embedded here with the checkpoint: C2's premises are new to it)."""
-    from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
-    from retrieval.loading import mix_weight, rank_with
+    from retrieval.loading import load_retriever
 
     r = config.retriever
-    directory = wd.checkpoints / checkpoint
-    bm25 = BM25Retriever()
-    bm25.index(corpus)
-    if is_bm25_checkpoint(directory) or r.ranking == "bm25":
-        return bm25
-    from retrieval.dense import DenseRetriever
-    from retrieval.encoder import DualEncoder
-
-    dense = DenseRetriever(DualEncoder.load(directory), max_length=r.max_length)
-    dense.index(corpus)
-    return rank_with(dense, bm25, r.ranking, fusion=r.fusion, weight=mix_weight(directory))
+    return load_retriever(wd.checkpoints / checkpoint, None, r.max_length, lambda: corpus, ranking=r.ranking,
+                          fusion=r.fusion)
 
 
 def time_split(config, store: Store, wd, old, new, *, ks: Sequence[int] = (10, 100),

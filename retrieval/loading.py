@@ -53,11 +53,12 @@ def rank_with(dense, lexical, ranking: str, *, fusion: str = "rrf", weight: floa
     return HybridRetriever(dense, lexical, fusion=fusion, weight=weight)
 
 
-def load_retriever(checkpoint_dir: Path, index_dir: Path, max_length: int,
+def load_retriever(checkpoint_dir: Path, index_dir: Path | None, max_length: int,
                    corpus: Callable[[], Sequence[Premise]], *, ranking: str = "dense", fusion: str = "rrf"):
     """The retriever a run's checkpoint stands for: BM25 indexed on ``corpus()`` when the checkpoint is a
-    BM25 run's marker; else the dense encoder over the premise index saved with it, alone or fused with BM25
-    over ``corpus()`` as ``ranking`` says."""
+    BM25 run's marker; else the dense encoder over the premise index saved with it (``index_dir``; None: the
+    encoder embeds ``corpus()`` now, a corpus it has not indexed), alone or fused with BM25 over ``corpus()``
+    as ``ranking`` says."""
     from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
 
     lexical = None
@@ -70,6 +71,10 @@ def load_retriever(checkpoint_dir: Path, index_dir: Path, max_length: int,
     from retrieval.dense import DenseRetriever
     from retrieval.encoder import DualEncoder
 
-    dense = DenseRetriever(DualEncoder.load(checkpoint_dir), premise_index=PremiseIndex.load(index_dir),
-                           max_length=max_length)
+    if index_dir is None:
+        dense = DenseRetriever(DualEncoder.load(checkpoint_dir), max_length=max_length)
+        dense.index(corpus())
+    else:
+        dense = DenseRetriever(DualEncoder.load(checkpoint_dir), premise_index=PremiseIndex.load(index_dir),
+                               max_length=max_length)
     return rank_with(dense, lexical, ranking, fusion=fusion, weight=mix_weight(checkpoint_dir))
