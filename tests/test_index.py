@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from database.index import Allowed, Hit, IndexFormatError, PremiseIndex, atomic_directory
+from database.index import Allowed, Hit, IndexFormatError, PremiseIndex, atomic_directory, cells_to_scan
 
 STRATEGIES = ("bitmap", "batch", "overfetch")
 
@@ -176,3 +176,57 @@ def test_allowed_resolution() -> None:
     assert isinstance(a, Allowed) and len(a) == 2
     assert a.rows.tolist() == [2, 19]
     assert np.unpackbits(a.bitmap, count=20, bitorder="little").nonzero()[0].tolist() == [2, 19]
+
+
+def clustered(n: int, dim: int = 32, centres: int = 60, seed: int = 5) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Vectors around a few centres (as a trained encoder's premises are), and the centres."""
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal((centres, dim)).astype(np.float32)
+    x = c[rng.integers(0, centres, n)] + 0.35 * rng.standard_normal((n, dim)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return [f"premise:{i:05d}" for i in range(n)], x, c
+
+
+def recall(found: list[list[str]], truth: list[list[str]]) -> float:
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth) if t]))
+
+
+def test_partitioned_search_keeps_recall_and_the_k_contract() -> None:
+    ids, x, c = clustered(6000)
+    rng = np.random.default_rng(6)
+    index = PremiseIndex(32, ann_min=2000)
+    index.add(ids, x)
+    assert index.partitioned
+    q = c[rng.integers(0, len(c), 40)] + 0.35 * rng.standard_normal((40, 32)).astype(np.float32)
+    assert recall(hit_ids(index.search(q, 10)), oracle(ids, x, q, 10)) >= 0.95
+    cells = index._partition()
+    assert 0 < cells_to_scan(cells.nlist, 1.0) < cells.nlist // 4  # it does scan only part of the cells
+    for size in (3000, 600):  # half, a tenth
+        allowed = [set(rng.choice(ids, size, replace=False))] * len(q)
+        found = hit_ids(index.search(q, 10, allowed))
+        assert all(len(f) == 10 and set(f) <= allowed[0] for f in found)
+        assert recall(found, oracle(ids, x, q, 10, allowed)) >= 0.95
+    tiny = [set(ids[:3])] * len(q)  # too few allowed for the partition: the exact scan, fewer than k hits
+    assert hit_ids(index.search(q, 10, tiny)) == oracle(ids, x, q, 10, tiny)
+    exact = PremiseIndex(32, ann_min=None)
+    exact.add(ids, x)
+    assert not exact.partitioned and hit_ids(exact.search(q, 10)) == oracle(ids, x, q, 10)
+
+
+def test_partition_grows_with_the_index_and_survives_save_load(tmp_path: Path) -> None:
+    ids, x, _ = clustered(6000)
+    index = PremiseIndex(32, ann_min=2000)
+    index.add(ids[:4000], x[:4000])
+    cells = index._partition()
+    index.add(ids[4000:], x[4000:])  # a new repository: added to the cells, not retrained
+    assert index._partition() is cells and cells.ntotal == 6000
+    assert hit_ids(index.search(x[5990:5991], 1)) == [[ids[5990]]]
+    index.save(tmp_path / "idx")
+    assert (tmp_path / "idx" / "cells.faiss").exists()
+    loaded = PremiseIndex.load(tmp_path / "idx")
+    q = x[::500] + 0.01
+    allowed = [set(ids[::2])] * len(q)
+    assert loaded._cells is not None and loaded.search(q, 10, allowed) == index.search(q, 10, allowed)
+    index.remove(ids[:10])  # rows renumbered: the partition is rebuilt on the next search
+    assert index._cells is None
+    assert hit_ids(index.search(x[5990:5991], 1)) == [[ids[5990]]] and index._cells.ntotal == 5990
