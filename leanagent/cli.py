@@ -237,7 +237,10 @@ def _config(args: argparse.Namespace):
     config_file = getattr(args, "config", None)
     if config_file is None and getattr(args, "workdir", None):
         saved = Path(args.workdir) / "config.toml"
-        config_file = saved if saved.is_file() and args.command in ("eval", "report", "status", "prove") else None
+        # A workdir's own settings: what eval/report/status/prove read, and what a resumed run/train goes on
+        # with (defaults that changed since do not creep into a run half done; flags still win).
+        config_file = saved if saved.is_file() and args.command in ("eval", "report", "status", "prove", "run",
+                                                                    "train") else None
     try:
         return load_config(config_file, overrides)
     except ConfigError as err:

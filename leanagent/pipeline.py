@@ -199,6 +199,31 @@ def recall_matrix(store: Store, order: list[Repo], checkpoints: list[str]) -> tu
                            order, checkpoints)
 
 
+LEARNING_SECTIONS = ("curriculum", "retriever", "prover")
+"""Config sections whose change half-way makes a run's repositories learned differently."""
+
+
+def _warn_changed_settings(wd: Workdir, config: Config) -> None:
+    """One warning line when a run already under way in ``wd`` goes on with other learning settings."""
+    from leanagent.config import load_config
+
+    if not wd.config.is_file() or not wd.database.is_file():
+        return
+    try:
+        before = load_config(wd.config)
+    except Exception:  # an unreadable old config: nothing to compare, it is overwritten
+        return
+    with Store.open(wd.database) as store:
+        if not any(s.stage == "train" and s.status == "done" for s in store.stages()):
+            return
+    changed = [f"{section}.{key} {old!r} → {new!r}" for section in LEARNING_SECTIONS
+               for key, old in vars(getattr(before, section)).items()
+               if (new := getattr(getattr(config, section), key)) != old]
+    if changed:
+        log.warning("%s: the run goes on with other settings than it started with (%s); the repositories "
+                       "still to learn use the new ones", wd.root, "; ".join(changed))
+
+
 def run(config: Config, repos_file: Path, *, until: str = "prove",
         echo: Callable[[str], None] = lambda line: None,
         on_failure: Callable[[str], None] = lambda line: None) -> RunResult:
@@ -211,6 +236,7 @@ def run(config: Config, repos_file: Path, *, until: str = "prove",
     wd = Workdir(Path(config.workdir))
     result = RunResult(on_failure=on_failure)
     with wd.lock():
+        _warn_changed_settings(wd, config)
         atomic_write_text(wd.config, dump_config(config))
         with Store.open(wd.database) as store:
             repos = _learnable(store, config, _ingest(store, config, Path(repos_file), wd, result, echo), result)
