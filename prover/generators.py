@@ -224,9 +224,12 @@ def load_hf_model(auto_class, name_or_path: str, what: str, *, local_files_only:
     from huggingface_hub.errors import RepositoryNotFoundError
     from transformers import AutoTokenizer
 
+    from retrieval.encoder import quiet_transformers
+
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
-        model = auto_class.from_pretrained(name_or_path, local_files_only=local_files_only, dtype=torch.float32)
+        with quiet_transformers():  # no "Loading weights" bar in a log or under -q
+            tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
+            model = auto_class.from_pretrained(name_or_path, local_files_only=local_files_only, dtype=torch.float32)
     except RepositoryNotFoundError:
         raise GeneratorUnavailable(f"cannot load {what} {name_or_path!r}: no such model on the Hugging Face hub; "
                                    "check the name, or pass a local directory") from None

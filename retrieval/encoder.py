@@ -21,7 +21,8 @@ import torch.nn.functional as F
 
 from database.index import atomic_directory
 
-__all__ = ["DualEncoder", "ModelUnavailable", "CheckpointError", "REPROVER_RETRIEVER", "CHECKPOINT_FORMAT_VERSION"]
+__all__ = ["DualEncoder", "ModelUnavailable", "CheckpointError", "REPROVER_RETRIEVER", "CHECKPOINT_FORMAT_VERSION",
+           "quiet_transformers"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _looks_local(name_or_path: str) -> bool:
 
 
 @contextmanager
-def _quiet_transformers() -> Iterator[None]:
+def quiet_transformers() -> Iterator[None]:
     """Silence transformers' own progress bars (loading / writing weights) for the duration."""
     from transformers.utils import logging as hf_logging
 
@@ -64,7 +65,7 @@ def _load_hf(name_or_path: str, **kwargs: Any) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding, AutoTokenizer
     from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES
 
-    with _quiet_transformers():
+    with quiet_transformers():
         config = AutoConfig.from_pretrained(name_or_path, **kwargs)
         text_encoder = config.model_type in MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES
         auto = AutoModelForTextEncoding if text_encoder else AutoModel
@@ -161,7 +162,7 @@ class DualEncoder(torch.nn.Module):
 
         Atomically: the files go to a temporary directory beside it, which then replaces ``directory``.
         """
-        with atomic_directory(directory) as tmp, _quiet_transformers():
+        with atomic_directory(directory) as tmp, quiet_transformers():
             self.encoder.save_pretrained(tmp, safe_serialization=True)
             self.tokenizer.save_pretrained(tmp)
             meta = {"format_version": CHECKPOINT_FORMAT_VERSION, "producer": PRODUCER, "embedding_dim": self.dim,
