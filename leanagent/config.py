@@ -152,10 +152,19 @@ class ProverConfig:
     ``reprover`` (ReProver's ByT5 tactic generator from the hub), or a seq2seq model name/directory."""
     num_premises: int = 8
     """Premises retrieved per proof state for the generator."""
-    tactic_model: str = ""
+    tactic_model: str = "auto"
     """A seq2seq tactic model trained one epoch per repository after the retriever (:mod:`prover.tactic_model`):
-    ``""`` none, ``byt5-tiny`` (built here, trained from scratch), or a seq2seq directory / hub name to start
-    from (ReProver's ``kaiyuy/leandojo-lean4-retriever-tacgen-byt5-small``). ``combined`` then includes it."""
+    ``byt5-tiny`` (built here, trained from scratch), a seq2seq directory / hub name to start from (ReProver's
+    ``kaiyuy/leandojo-lean4-retriever-tacgen-byt5-small``), ``""`` for none, or ``auto``: ``byt5-tiny`` when
+    training runs on a GPU, none on a CPU (where it costs more than the retriever: docs/benchmarks.md).
+    ``combined`` includes it."""
+    tactic_pairs: int = 2000
+    """(goal, tactic) pairs of a repository the tactic model's epoch sees: a seeded sample of its training
+    steps when it has more (0: all). 2,000 take about 9 minutes on one CPU core (docs/benchmarks.md)."""
+    tactic_eval_cases: int = 50
+    """Held-out theorems per repository and split on which the evaluate stage measures a generator that runs
+    the tactic model (a seeded sample when there are more; 0: all): a beam of 64 costs ~0.5 s a theorem on a
+    CPU, and the matrix asks for every seen repository after each one. Generators without it measure all."""
     tactic_lr: float = 1e-3
     """Its learning rate (AdamW)."""
     tactic_batch_size: int = 8

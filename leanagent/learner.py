@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,15 @@ def _device(config: Config) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def tactic_model_of(config: Config) -> str:
+    """The tactic model a run trains: ``prover.tactic_model``, ``auto`` resolved (``byt5-tiny`` on a GPU, none
+    on a CPU); ``""`` for none."""
+    start = config.prover.tactic_model
+    if start == "auto":
+        return "byt5-tiny" if _device(config) == "cuda" else ""
+    return start
 
 
 def corpus_of(store: Store, repos: list[Repo]) -> list[Premise]:
@@ -242,14 +252,15 @@ class Learner:
                 "summary": f"{len(examples)} examples, {stats.steps} optimiser steps{resumed}, warm-up {warmup} "
                            f"steps, mean loss {loss:.4f}, validation R@10 {best_r10:.3f} "
                            f"({len(data.validation)} queries)"
-                           + (f"; tactic model: {tactics['pairs']} pairs, {tactics['steps']} steps"
+                           + (f"; tactic model: {tactics['pairs']} of {tactics['of_pairs']} pairs, {tactics['steps']} steps"
                               if tactics else "")}
 
     def _train_tactics(self, repo: Repo, directory: Path, previous: str | None) -> dict[str, Any]:
         """One epoch of the tactic model (``prover.tactic_model``) on ``repo``'s training steps, from the previous
         repository's model; saved in the checkpoint directory. Nothing when the setting is empty."""
         p, r = self.config.prover, self.config.retriever
-        if not p.tactic_model:
+        start = tactic_model_of(self.config)
+        if not start:
             return {}
         from prover.tactic_data import tactic_data
         from prover.tactic_model import (TACTIC_MODEL_DIR, load_tactic_model, save_tactic_model, tiny_tactic_model,
@@ -258,16 +269,19 @@ class Learner:
         before = self.wd.root / previous / TACTIC_MODEL_DIR if previous else None
         if before is not None and before.is_dir():
             model, tokenizer = load_tactic_model(before)
-        elif p.tactic_model == "byt5-tiny":
+        elif start == "byt5-tiny":
             model, tokenizer = tiny_tactic_model(seed=r.seed)
         else:
-            model, tokenizer = load_tactic_model(p.tactic_model)
+            model, tokenizer = load_tactic_model(start)
         data = tactic_data(self.store.theorems(repo.id, sorry=False), seed=r.seed, strategy=r.split,
                            fraction=r.split_fraction)
-        epoch = train_tactic_epoch(model, tokenizer, [(e.goal, e.tactic) for e in data.train],
-                                   batch_size=p.tactic_batch_size, lr=p.tactic_lr, seed=r.seed, device=_device(self.config))
+        pairs = [(e.goal, e.tactic) for e in data.train]
+        if 0 < p.tactic_pairs < len(pairs):
+            pairs = random.Random(r.seed).sample(pairs, p.tactic_pairs)
+        epoch = train_tactic_epoch(model, tokenizer, pairs, batch_size=p.tactic_batch_size, lr=p.tactic_lr,
+                                   seed=r.seed, device=_device(self.config))
         save_tactic_model(model.to("cpu"), tokenizer, directory / TACTIC_MODEL_DIR)
-        return {"pairs": epoch.examples, "steps": epoch.steps,
+        return {"pairs": epoch.examples, "of_pairs": len(data.train), "steps": epoch.steps,
                 "mean_loss": epoch.mean_loss if epoch.mean_loss == epoch.mean_loss else None}
 
     def _corpus(self, seen: list[Repo]) -> list[Premise]:
@@ -346,6 +360,7 @@ class Learner:
         from prover.generators import RetrievedPremises
         from prover.memory import OFFLINE_GENERATORS, neighbours_for, offline_generator
         from prover.tactic_data import HIT_KS, first_tactic_cases, first_tactic_ranks, hit_rate, tactic_data
+        from prover.tactic_model import TACTIC_MODEL_DIR
 
         p, r = self.config.prover, self.config.retriever
         if p.generator not in OFFLINE_GENERATORS:
@@ -370,7 +385,13 @@ class Learner:
             lambda: neighbours_for(p.memory_neighbours, self._checkpoint_dir(repo), r.max_length), exclude=held,
             model_dir=self._checkpoint_dir(repo))
         records = []
+        neural = p.generator == "model" or (p.generator == "combined" and (
+            self._checkpoint_dir(repo) / TACTIC_MODEL_DIR).is_dir())
         for old, split, chosen in cases:
+            if neural and 0 < p.tactic_eval_cases < len(chosen):  # a beam per theorem: a seeded sample
+                keep = set(random.Random(f"{r.seed}:{old.id}:{split}").sample(range(len(chosen)),
+                                                                              p.tactic_eval_cases))
+                chosen = [t for i, t in enumerate(chosen) if i in keep]
             if chosen:
                 ranks = first_tactic_ranks(generator, chosen, max(HIT_KS))
                 records.append(TacticEvaluation(checkpoint, old.id, split, p.generator,

@@ -119,7 +119,7 @@ def lacking(config, *, proving: bool = True) -> list[str]:
     if proving and generator not in OFFLINE_GENERATORS and (config.preset or find_toolchain() is not None):
         models.append(REPROVER_TACGEN if generator == "reprover" else generator)
     start = config.prover.tactic_model
-    if start and start != "byt5-tiny" and _hub_name(start):
+    if start and start not in ("auto", "byt5-tiny") and _hub_name(start):
         models.append(start)  # the tactic model starts from a hub model
     whole = config.prover.whole_proof
     if proving and whole and whole != "endpoint" and (config.preset or find_toolchain() is not None):

@@ -385,7 +385,8 @@ def test_a_run_trains_its_tactic_model_progressively_and_combines_it(tmp_path: P
     from prover.generators import CombinedGenerator, GenRequest, Seq2SeqGenerator
     from prover.tactic_model import TACTIC_MODEL_DIR
 
-    config = load_config(None, {**SETTINGS, "workdir": str(tmp_path), "prover.tactic_model": "byt5-tiny"})
+    config = load_config(None, {**SETTINGS, "workdir": str(tmp_path), "prover.tactic_model": "byt5-tiny",
+                                "prover.tactic_pairs": "6", "prover.tactic_eval_cases": "2"})
     assert run(config, EXAMPLES / "repos.txt", until="evaluate").failures == []
     wd = Workdir(tmp_path)
     with Store.open(wd.database) as store:
@@ -395,6 +396,8 @@ def test_a_run_trains_its_tactic_model_progressively_and_combines_it(tmp_path: P
         target = store.theorems(repo.id, sorry=True)[0]
         cells = store.tactic_evaluations(checkpoint=state.checkpoints[-1])
     assert [t["pairs"] > 0 and t["steps"] > 0 for t in trained] == [True] * 3  # one epoch on each repository
+    assert [t["pairs"] for t in trained] == [min(6, t["of_pairs"]) for t in trained]  # a sample of the bigger ones
+    assert any(t["of_pairs"] > 6 for t in trained)
     models = [wd.checkpoints / c / TACTIC_MODEL_DIR / "model.safetensors" for c in state.checkpoints]
     assert all(m.is_file() for m in models)
     assert len({m.read_bytes() for m in models}) == 3  # each repository moved it on from the last
@@ -407,3 +410,34 @@ def test_a_run_trains_its_tactic_model_progressively_and_combines_it(tmp_path: P
     [row] = model.generate([GenRequest("n : Nat\n⊢ double n - n = n", target)], 4)
     assert row and all(s.logprob <= 0 for s in row)  # whatever a model this small writes, scored
     assert cells and {c.generator for c in cells} == {"combined"}
+    assert max(c.cases for c in cells) == 2  # a beam per theorem: a sample of each split
+
+
+def test_a_resumed_run_keeps_its_settings_and_says_when_flags_change_them(tmp_path: Path, caplog) -> None:
+    from leanagent.cli import main
+
+    repos = tmp_path / "repos.txt"
+    repos.write_text(f"{EXAMPLES / 'nat-basics'}\n")
+    workdir = tmp_path / "w"
+    common = ["train", str(repos), "--workdir", str(workdir), "--offline", "--no-deps", "-q", "--model", "byt5-tiny",
+              "--set", "retriever.warmup_steps=5"]
+    assert main([*common, "--set", "prover.num_premises=5"]) == 0  # started with a setting of its own
+    assert "num_premises = 5" in (workdir / "config.toml").read_text()
+    caplog.clear()
+    assert main(common) == 0  # the same command without the flag: the run's own setting, not the default
+    assert "num_premises = 5" in (workdir / "config.toml").read_text()
+    assert "other settings" not in caplog.text
+    assert main([*common, "--set", "prover.tactic_pairs=7"]) == 0
+    assert "prover.tactic_pairs 2000 → 7" in caplog.text and "the run goes on with other settings" in caplog.text
+
+
+def test_the_tactic_model_is_trained_by_default_on_a_gpu_only() -> None:
+    from leanagent.learner import tactic_model_of
+
+    def start(**settings: str) -> str:
+        return tactic_model_of(load_config(None, {f"prover.{k}" if k != "device" else "retriever.device": v
+                                                  for k, v in settings.items()}))
+
+    assert start(device="cpu") == "" and start(device="cuda") == "byt5-tiny"  # auto, the default
+    assert start(device="cpu", tactic_model="byt5-tiny") == "byt5-tiny" and start(device="cuda", tactic_model="") == ""
+    assert start(device="cpu", tactic_model="some/hub-model") == "some/hub-model"
