@@ -160,11 +160,11 @@ class ProverConfig:
     ``combined`` includes it."""
     tactic_pairs: int = 2000
     """(goal, tactic) pairs of a repository the tactic model's epoch sees: a seeded sample of its training
-    steps when it has more (0: all). 2,000 take about 9 minutes on one CPU core (docs/benchmarks.md)."""
+    steps when it has more (0: all). 2,000 take about 3 minutes on 2 CPU cores (docs/benchmarks.md)."""
     tactic_eval_cases: int = 50
     """Held-out theorems per repository and split on which the evaluate stage measures a generator that runs
-    the tactic model (a seeded sample when there are more; 0: all): a beam of 64 costs ~0.5 s a theorem on a
-    CPU, and the matrix asks for every seen repository after each one. Generators without it measure all."""
+    the tactic model (a seeded sample when there are more; 0: all): a beam of 64 costs ~2 s a theorem on 2 CPU
+    cores, and the matrix asks for every seen repository after each one. Generators without it measure all."""
     tactic_lr: float = 1e-3
     """Its learning rate (AdamW)."""
     tactic_batch_size: int = 8
