@@ -232,6 +232,7 @@ def run(config: Config, repos_file: Path, *, until: str = "prove",
     Each failure (a bad line, a repository that cannot be fetched, read or traced, or that gives nothing to
     learn) goes to ``on_failure`` when it is found and is stored with the run (:func:`run_problems`)."""
     from leanagent.learner import Learner
+    from prover.batch import ray_kept
 
     wd = Workdir(Path(config.workdir))
     result = RunResult(on_failure=on_failure)
@@ -247,18 +248,19 @@ def run(config: Config, repos_file: Path, *, until: str = "prove",
             echo("order     " + " → ".join(r.name for r in result.order))
             learner = Learner(config, store, wd)
             seen: list[Repo] = []
-            for position, repo in enumerate(result.order):
-                seen.append(repo)
-                name = checkpoint_name(position, repo)
-                for stage in STAGES:
-                    if STAGES.index(stage) > STAGES.index(until):
-                        break
-                    if store.stage_done(repo.id, stage):
-                        continue
-                    started = time.perf_counter()
-                    info = learner.stage(stage, repo, name, seen)
-                    seconds = time.perf_counter() - started
-                    store.mark_stage(repo.id, stage, {**info, "seconds": round(seconds, 3)})
-                    _say(result, stage, seconds, f"{repo.name}: {info.get('summary', '')}", echo)
+            with ray_kept():  # one local Ray for every prove stage of the run, started by the first
+                for position, repo in enumerate(result.order):
+                    seen.append(repo)
+                    name = checkpoint_name(position, repo)
+                    for stage in STAGES:
+                        if STAGES.index(stage) > STAGES.index(until):
+                            break
+                        if store.stage_done(repo.id, stage):
+                            continue
+                        started = time.perf_counter()
+                        info = learner.stage(stage, repo, name, seen)
+                        seconds = time.perf_counter() - started
+                        store.mark_stage(repo.id, stage, {**info, "seconds": round(seconds, 3)})
+                        _say(result, stage, seconds, f"{repo.name}: {info.get('summary', '')}", echo)
     return result
 

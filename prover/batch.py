@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from prover.env import EnvCrashed, EnvInitError, LeanEnv
 from prover.generators import TacticGenerator
 from prover.search import SearchLimits, best_first_search
 
-__all__ = ["BatchOptions", "BatchSummary", "prove_batch", "prove_one", "init_ray", "RayUnavailable"]
+__all__ = ["BatchOptions", "BatchSummary", "prove_batch", "prove_one", "init_ray", "ray_kept", "RayUnavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,30 @@ def init_ray(workers: int, address: str = "") -> tuple[Any, bool]:
     return ray, True
 
 
+_kept: dict[str, bool] = {}
+"""Inside :func:`ray_kept`: ``{"started": whether a batch there started a local Ray}``; empty outside."""
+
+
+@contextmanager
+def ray_kept() -> Iterator[None]:
+    """Within the block, a local Ray that a batch starts stays up for the next batch (a run proves one
+    repository after another, and starting Ray costs 10 s on an idle machine, up to minutes on a loaded one); it
+    is shut down when the block ends. A Ray that was running before, or a cluster, is left as it is."""
+    if _kept:  # nested: the outer block owns it
+        yield
+        return
+    _kept["started"] = False
+    try:
+        yield
+    finally:
+        started = _kept.pop("started")
+        if started:
+            import ray
+
+            if ray.is_initialized():
+                ray.shutdown()
+
+
 def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_factory: GeneratorFactory,
                 options: BatchOptions, *, store: Store | None = None,
                 on_result: Callable[[ProofAttempt], None] | None = None) -> BatchSummary:
@@ -210,6 +235,8 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
     finally:
         for worker in idle + [w for w, _, _ in running.values()]:
             ray.kill(worker)
-        if started_ray:  # a local Ray this batch started goes with it (the next batch may want more CPUs)
+        if started_ray and _kept:  # kept for the run's next batch; ray_kept shuts it down
+            _kept["started"] = True
+        elif started_ray:  # a local Ray this batch started goes with it (the next batch may want more CPUs)
             ray.shutdown()
     return BatchSummary(tuple(attempts), skipped, time.monotonic() - started)
