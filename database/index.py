@@ -13,13 +13,13 @@ costs recall. Strategies (``bench/bench_index.py`` measures them):
 
 From :data:`ANN_MIN` premises on (a Mathlib-sized corpus), searches go through an inverted-file partition of
 the same vectors (FAISS ``IndexIVFFlat``: ``nlist`` k-means cells, about 4·√n; only the cells nearest the
-query are scanned, the filter applied while scanning): approximate, but a filtered top-10 over 10⁶
-premises takes 1–3 ms where the exact scan takes 13–65 ms. How many cells are scanned grows as the allowed
-fraction shrinks (:func:`cells_to_scan`); below about 1.25% allowed the exact scan is cheaper and is used. ``bench/bench_index.py --real`` measures recall against exact search on real embeddings (≥ 0.99
-at every fraction). The partition is built when first needed, grows with :meth:`PremiseIndex.add`, is
-retrained when the index has grown fourfold since, and is saved beside the flat index. Random vectors
-without neighbourhoods (no trained encoder's) are the case it is not made for: ``ann_min=None`` keeps
-every search exact.
+query are scanned, the filter applied while scanning): approximate, but a filtered top-10 over 10⁶ premises
+takes 1–3 ms where the exact scan takes 13–65 ms. How many cells are scanned grows as the allowed fraction
+shrinks (:func:`cells_to_scan`); below about 1.25% allowed the exact scan is cheaper and is used.
+``bench/bench_index.py --real`` measures recall against exact search on real embeddings (≥ 0.99 at every
+fraction). The partition is built when first needed, grows with :meth:`PremiseIndex.add`, is retrained when
+the index has grown fourfold since, and is saved beside the flat index. Random vectors without neighbourhoods
+(no trained encoder's) are the case it is not made for: ``ann_min=None`` keeps every search exact.
 
 Turning premise ids into rows costs more than the search itself for large sets (≈ 0.35 µs an id), so a
 caller that searches many times with one accessible set resolves it once with :meth:`PremiseIndex.allow`.

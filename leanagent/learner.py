@@ -252,8 +252,8 @@ class Learner:
                 "summary": f"{len(examples)} examples, {stats.steps} optimiser steps{resumed}, warm-up {warmup} "
                            f"steps, mean loss {loss:.4f}, validation R@10 {best_r10:.3f} "
                            f"({len(data.validation)} queries)"
-                           + (f"; tactic model: {tactics['pairs']} of {tactics['of_pairs']} pairs, {tactics['steps']} steps"
-                              if tactics else "")}
+                           + (f"; tactic model: {tactics['pairs']} of {tactics['of_pairs']} pairs, "
+                              f"{tactics['steps']} steps" if tactics else "")}
 
     def _train_tactics(self, repo: Repo, directory: Path, previous: str | None) -> dict[str, Any]:
         """One epoch of the tactic model (``prover.tactic_model``) on ``repo``'s training steps, from the previous
