@@ -37,7 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from database.index import ANN_MIN, STRATEGIES, PremiseIndex  # noqa: E402
+from database.index import ANN_MIN, STRATEGIES, PremiseIndex, cells_to_scan  # noqa: E402
+from retrieval.stats import mean_interval  # noqa: E402
 
 
 def best_ms(fn, repeat: int = 3) -> float:
@@ -48,6 +49,11 @@ def best_ms(fn, repeat: int = 3) -> float:
         fn()
         best = min(best, time.perf_counter() - started)
     return best * 1e3
+
+
+def overlap(found: list[list[str]], exact: list[list[str]]) -> list[float]:
+    """Per query, the share of the exact top k that ``found`` holds (recall@k against exact search)."""
+    return [len(set(f) & set(e)) / len(e) for f, e in zip(found, exact)]
 
 
 def random_units(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -95,13 +101,11 @@ def bench(n: int, dim: int, args: argparse.Namespace) -> None:
                        for q in single])
         print(f"{line} {raw:>15.2f}")
     if args.partition_recall:  # what the partition would make of vectors without neighbourhoods
-        from database.index import PremiseIndex as Index
-
-        partitioned = Index(dim, ann_min=1)
+        partitioned = PremiseIndex(dim, ann_min=1)
         partitioned.add(list(index.ids), index.embeddings())
         exact = [[h.premise_id for h in q] for q in index.search(queries, args.k)]
         found = [[h.premise_id for h in q] for q in partitioned.search(queries, args.k)]
-        share = np.mean([len(set(f) & set(e)) / len(e) for f, e in zip(found, exact)])
+        share = np.mean(overlap(found, exact))
         print(f"partitioned (as from {ANN_MIN:,} premises), unfiltered: recall@{args.k} {share:.3f} "
               f"of the exact top {args.k} ({len(queries)} queries)")
 
@@ -111,7 +115,6 @@ def real_corpus(workdir: Path, size: int, n_queries: int, seed: int, split: str 
     """Ids, vectors and modules of the grown corpus, the query vectors, and how many premises are real."""
     import faiss
 
-    from database.index import PremiseIndex
     from database.store import Store
     from retrieval.dataset import build_dataset
     from retrieval.encoder import DualEncoder
@@ -144,8 +147,6 @@ def real_corpus(workdir: Path, size: int, n_queries: int, seed: int, split: str 
 
 
 def bench_real(args: argparse.Namespace) -> None:
-    from database.index import cells_to_scan
-
     started = time.perf_counter()
     ids, x, modules, queries, n_real = real_corpus(Path(args.real), args.size, args.real_queries, args.seed,
                                                    args.split)
@@ -194,12 +195,10 @@ def bench_real(args: argparse.Namespace) -> None:
                 ms.append(float(np.median(timed)))
                 found.append([[h.premise_id for h in hits] for hits in
                               index.search(queries, args.k, None if sel is None else [sel] * len(queries))])
-            per_query = np.array([len(set(f) & set(t)) / len(t) for f, t in zip(found[1], found[0])])
-            boot = [per_query[rng.integers(0, len(per_query), len(per_query))].mean() for _ in range(2000)]
-            lo, hi = np.percentile(boot, [2.5, 97.5])
+            recall = mean_interval(overlap(found[1], found[0]))
             label = "everything" if allowed is None else f"{kind} {share:.3f}"
             print(f"{label:>22} {cells_to_scan(cells.nlist, share):>6} {ms[0]:>9.2f} {ms[1]:>15.2f} "
-                  f"{per_query.mean():>10.3f} [{lo:.3f}, {hi:.3f}] {len(per_query):>8}", flush=True)
+                  f"{recall.estimate:>10.3f} [{recall.low:.3f}, {recall.high:.3f}] {len(queries):>8}", flush=True)
 
 
 def main() -> None:
