@@ -357,10 +357,9 @@ class Learner:
         theorems of the seen repositories outside their validation and test splits. Nothing for a generator
         that needs a model download (``reprover``, a model name)."""
         from database.datasets import AccessIndex
-        from prover.generators import RetrievedPremises
+        from prover.generators import RetrievedPremises, Seq2SeqGenerator
         from prover.memory import OFFLINE_GENERATORS, neighbours_for, offline_generator
         from prover.tactic_data import HIT_KS, first_tactic_cases, first_tactic_ranks, hit_rate, tactic_data
-        from prover.tactic_model import TACTIC_MODEL_DIR
 
         p, r = self.config.prover, self.config.retriever
         if p.generator not in OFFLINE_GENERATORS:
@@ -385,8 +384,7 @@ class Learner:
             lambda: neighbours_for(p.memory_neighbours, self._checkpoint_dir(repo), r.max_length), exclude=held,
             model_dir=self._checkpoint_dir(repo))
         records = []
-        neural = p.generator == "model" or (p.generator == "combined" and (
-            self._checkpoint_dir(repo) / TACTIC_MODEL_DIR).is_dir())
+        neural = any(isinstance(g, Seq2SeqGenerator) for g in getattr(generator, "generators", [generator]))
         for old, split, chosen in cases:
             if neural and 0 < p.tactic_eval_cases < len(chosen):  # a beam per theorem: a seeded sample
                 keep = set(random.Random(f"{r.seed}:{old.id}:{split}").sample(range(len(chosen)),
