@@ -18,7 +18,7 @@ from typing import Callable
 from curriculum import build_curriculum
 from database.records import Repo, RepoScan
 from database.store import Store
-from leanagent.config import Config, RetrieverConfig, dump_config
+from leanagent.config import Config, ConfigError, RetrieverConfig, dump_config, load_config
 from leanagent.repos import read_repos_file
 from leanagent.scanning import ScanError, ScanOptions, ScanResult, scan_repository
 from leanagent.workdir import Workdir, atomic_write_text
@@ -203,25 +203,26 @@ LEARNING_SECTIONS = ("curriculum", "retriever", "prover")
 """Config sections whose change half-way makes a run's repositories learned differently."""
 
 
-def _warn_changed_settings(wd: Workdir, config: Config) -> None:
-    """One warning line when a run already under way in ``wd`` goes on with other learning settings."""
-    from leanagent.config import load_config
-
-    if not wd.config.is_file() or not wd.database.is_file():
-        return
+def _saved_config(wd: Workdir) -> Config | None:
+    """The settings the run in ``wd`` was last started with; None when there is none or it cannot be read."""
+    if not wd.config.is_file():
+        return None
     try:
-        before = load_config(wd.config)
-    except Exception:  # an unreadable old config: nothing to compare, it is overwritten
+        return load_config(wd.config)
+    except ConfigError:  # unreadable: nothing to compare, it is overwritten
+        return None
+
+
+def _warn_changed_settings(store: Store, wd: Workdir, before: Config | None, config: Config) -> None:
+    """One warning line when a run already under way (a train stage done) goes on with other learning settings."""
+    if before is None or not any(s.stage == "train" and s.status == "done" for s in store.stages()):
         return
-    with Store.open(wd.database) as store:
-        if not any(s.stage == "train" and s.status == "done" for s in store.stages()):
-            return
     changed = [f"{section}.{key} {old!r} → {new!r}" for section in LEARNING_SECTIONS
                for key, old in vars(getattr(before, section)).items()
                if (new := getattr(getattr(config, section), key)) != old]
     if changed:
         log.warning("%s: the run goes on with other settings than it started with (%s); the repositories "
-                       "still to learn use the new ones", wd.root, "; ".join(changed))
+                    "still to learn use the new ones", wd.root, "; ".join(changed))
 
 
 def run(config: Config, repos_file: Path, *, until: str = "prove",
@@ -237,9 +238,10 @@ def run(config: Config, repos_file: Path, *, until: str = "prove",
     wd = Workdir(Path(config.workdir))
     result = RunResult(on_failure=on_failure)
     with wd.lock():
-        _warn_changed_settings(wd, config)
+        before = _saved_config(wd)
         atomic_write_text(wd.config, dump_config(config))
         with Store.open(wd.database) as store:
+            _warn_changed_settings(store, wd, before, config)
             repos = _learnable(store, config, _ingest(store, config, Path(repos_file), wd, result, echo), result)
             store.mark_stage(RUN, "problems", {"problems": result.failures})
             if not repos:
