@@ -257,7 +257,8 @@ class Learner:
 
     def _train_tactics(self, repo: Repo, directory: Path, previous: str | None) -> dict[str, Any]:
         """One epoch of the tactic model (``prover.tactic_model``) on ``repo``'s training steps, from the previous
-        repository's model; saved in the checkpoint directory. Nothing when the setting is empty."""
+        repository's model; saved in the checkpoint directory. Nothing when there is none to train
+        (:func:`tactic_model_of`: the setting empty, or ``auto`` on a CPU)."""
         p, r = self.config.prover, self.config.retriever
         start = tactic_model_of(self.config)
         if not start:
