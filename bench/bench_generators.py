@@ -2,7 +2,8 @@
 
 usage: python bench/bench_generators.py WORKDIR [--split test|validation] [--ks 1 8 64] [--premises 8]
            [--retriever none|bm25|dense|hybrid] [--neighbours lexical|dense]
-           [--generators templates memory combined] [--weights 0.5 0.5] [--per-repo]
+           [--generators templates memory combined model] [--weights 0.5 0.5] [--per-repo]
+           [--whole-proof [--beam 8]] [--sample N]
 
 A proxy for a tactic generator's quality that needs no Lean. Cases: every theorem of the chosen split
 (the retriever's split, :func:`prover.tactic_data.tactic_data`) of every repository of the workdir (the
@@ -14,14 +15,21 @@ dotted name cut to its last component, since humans write short names and templa
 Generators: ``templates`` (:class:`prover.generators.TemplateGenerator`); ``memory``
 (:class:`prover.memory.ProofMemory` over every step of every proved theorem of the workdir's repositories
 outside the validation and test splits; neighbours by BM25 or by the latest checkpoint's encoder);
-``combined`` (both, :class:`prover.generators.CombinedGenerator` with --weights). Premises for both come from
---retriever (the latest checkpoint for dense / hybrid). Prints hit@k per generator with a 95% bootstrap
+``combined`` (both, :class:`prover.generators.CombinedGenerator` with --weights; with the tactic model too when
+the latest checkpoint has one, the three weighted equally as a run weighs them); ``model`` (that tactic model alone). Premises come from --retriever (the latest
+checkpoint for dense / hybrid).
+
+``--whole-proof``: whole-proof exact match instead. Cases: the theorems of the split whose proof has at most
+three tactics; a hit at k: the whole proof (every tactic, normalised) among the k best sequences of a beam
+search of width --beam over states without Lean (:func:`prover.tactic_data.whole_proof_ranks`).
+``--sample N``: a seeded sample of N cases (the model costs about 2 s a beam). Prints hit@k per generator with a 95% bootstrap
 interval (resampling theorems), the number of cases, and milliseconds per state. Nothing is stored.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
@@ -35,7 +43,8 @@ from leanagent.results import run_state  # noqa: E402
 from leanagent.workdir import Workdir  # noqa: E402
 from prover.generators import CombinedGenerator, RetrievedPremises, TemplateGenerator  # noqa: E402
 from prover.memory import ProofMemory, neighbours_for  # noqa: E402
-from prover.tactic_data import first_tactic_cases, first_tactic_ranks, hit_rate, tactic_data  # noqa: E402
+from prover.tactic_data import (first_tactic_cases, first_tactic_ranks, hit_rate, tactic_data,  # noqa: E402
+                                whole_proof_cases, whole_proof_ranks)
 from leanagent.learner import corpus_of  # noqa: E402
 from retrieval.stats import mean_interval, ratio  # noqa: E402
 
@@ -69,6 +78,9 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=None, help="memory: similarity to logit "
                         "(default: the neighbours' own, 0.25 lexical, 0.05 dense)")
     parser.add_argument("--per-repo", action="store_true")
+    parser.add_argument("--whole-proof", action="store_true", help="whole-proof exact match (proofs of ≤ 3 tactics)")
+    parser.add_argument("--beam", type=int, default=8, help="--whole-proof: beam width")
+    parser.add_argument("--sample", type=int, default=0, help="a seeded sample of this many cases (0: all)")
     args = parser.parse_args()
     wd = Workdir(Path(args.workdir))
     config = load_config(wd.config if wd.config.is_file() else None)
@@ -84,13 +96,18 @@ def main() -> None:
             theorems = store.theorems(repo.id, sorry=False)
             data = tactic_data(theorems, seed=r.seed, strategy=r.split, fraction=r.split_fraction)
             held |= {e.theorem_id for e in data.validation + data.test}
-            cases += [(repo, t) for t in first_tactic_cases(theorems, data, args.split)]
+            chosen = whole_proof_cases if args.whole_proof else first_tactic_cases
+            cases += [(repo, t) for t in chosen(theorems, data, args.split)]
             memory_theorems += theorems
         corpus = corpus_of(store, repos)
         files = [f for repo in repos for f in store.files(repo.id)]
         files += [f for dep in store.repos("dependency") for f in store.files(dep.id)]
         access = AccessIndex(files, corpus).accessible_ids
-    print(f"{len(cases)} held-out theorems ({args.split}) in {len(repos)} repositories; corpus {len(corpus)} "
+    if 0 < args.sample < len(cases):
+        keep = set(random.Random(r.seed).sample(range(len(cases)), args.sample))
+        cases = [c for i, c in enumerate(cases) if i in keep]
+    what = "whole proofs of ≤ 3 tactics" if args.whole_proof else "first tactics"
+    print(f"{what}: {len(cases)} held-out theorems ({args.split}) in {len(repos)} repositories; corpus {len(corpus)} "
           f"premises; retriever {args.retriever}, neighbours {args.neighbours}")
     source = premise_source(args.retriever, wd, state, config, corpus, access)
     generators = {}
@@ -103,16 +120,28 @@ def main() -> None:
                              kinds={p.full_name: p.kind for p in corpus}, num_premises=args.premises,
                              num_neighbours=args.memory_k, temperature=args.temperature)
         print(f"memory: {len(memory)} steps, built in {time.perf_counter() - started:.1f} s")
+    model = None
+    if "model" in args.generators or (learned and "combined" in args.generators):
+        from prover.generators import Seq2SeqGenerator
+        from prover.tactic_model import TACTIC_MODEL_DIR
+
+        saved = wd.checkpoints / state.checkpoints[-1] / TACTIC_MODEL_DIR if learned else None
+        if saved is not None and saved.is_dir():
+            model = Seq2SeqGenerator.from_pretrained(str(saved), num_premises=0, max_output_tokens=128)
+        assert model is not None or "model" not in args.generators, "no tactic model in the latest checkpoint"
     for name in args.generators:
-        generators[name] = (templates if name == "templates" else memory if name == "memory"
-                            else CombinedGenerator([templates, memory], args.weights))
+        generators[name] = (templates if name == "templates" else memory if name == "memory" else model
+                            if name == "model" else CombinedGenerator([templates, memory] + ([model] if model else []),
+                                                                      None if model else args.weights))
     theorems = [t for _, t in cases]
-    header = f"{'generator':12} {'cases':>6} " + " ".join(f"{'hit@' + str(k):>22}" for k in args.ks) + "  ms/state"
+    header = (f"{'generator':12} {'cases':>6} " + " ".join(f"{'hit@' + str(k):>22}" for k in args.ks)
+              + ("  ms/case" if args.whole_proof else "  ms/state"))
     print(header)
     hits_at: dict[tuple[str, int], list[float]] = {}
     for name, generator in generators.items():
         started = time.perf_counter()
-        ranks = first_tactic_ranks(generator, theorems, max(args.ks))
+        ranks = (whole_proof_ranks(generator, theorems, max(args.ks), beam=args.beam) if args.whole_proof
+                 else first_tactic_ranks(generator, theorems, max(args.ks)))
         ms = 1000 * (time.perf_counter() - started) / max(1, len(theorems))
         cells = []
         for k in args.ks:

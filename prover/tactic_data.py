@@ -24,10 +24,14 @@ from extraction.goal import goal_of
 from extraction.lexer import gives_up
 
 __all__ = ["TacticExample", "TacticData", "goal_before", "tactic_examples", "tactic_data", "normalise_tactic",
-           "first_tactic_cases", "first_tactic_ranks", "hit_rate", "HIT_KS"]
+           "first_tactic_cases", "first_tactic_ranks", "hit_rate", "HIT_KS", "whole_proof_cases", "whole_proof_ranks",
+           "WHOLE_PROOF_STEPS"]
 
 HIT_KS = (1, 8, 64)
 """The k of first-tactic hit@k."""
+
+WHOLE_PROOF_STEPS = 3
+"""Whole-proof exact match is measured on proofs of at most this many tactics."""
 
 _NAME = re.compile(r"[A-Za-z_\u0370-\u03ff][\w.'!?\u0370-\u03ff]*")
 
@@ -145,3 +149,56 @@ def first_tactic_ranks(generator, theorems: Sequence[Theorem], k: int = max(HIT_
 def hit_rate(ranks: Sequence[int | None], k: int) -> float:
     """Share of ranks below ``k`` (0 for no cases)."""
     return sum(r is not None and r < k for r in ranks) / len(ranks) if ranks else 0.0
+
+
+def whole_proof_cases(theorems: Sequence[Theorem], held: TacticData, split: str = "test",
+                      max_steps: int = WHOLE_PROOF_STEPS) -> list[Theorem]:
+    """The cases of first-tactic hit@k (:func:`first_tactic_cases`) whose proof has at most ``max_steps``
+    tactics, none of them giving up."""
+    return [t for t in first_tactic_cases(theorems, held, split)
+            if len(t.steps) <= max_steps and len(tactic_examples(t)) == len(t.steps)]
+
+
+def whole_proof_ranks(generator, theorems: Sequence[Theorem], k: int = max(HIT_KS), *, beam: int = 8,
+                      depth: int = WHOLE_PROOF_STEPS, batch: int = 32) -> list[int | None]:
+    """Per theorem, the 0-based rank of its whole proof among the ``k`` best tactic sequences ``generator``
+    proposes, None when absent: whole-proof exact match without Lean.
+
+    A beam search of width ``beam`` over states without Lean, as static records have them: the goal the proof
+    starts from, then a ``-- done: …`` line per tactic chosen (:func:`goal_before`'s form, so the human's
+    prefix reads exactly as in training). Every sequence the beam reaches, of 1 … ``depth`` tactics, is a proposed
+    proof, scored by the sum of its tactics' log-probabilities (Lean would say which of them close the goal;
+    here none is checked). A hit: the proof's tactics equal a proposal's, each after :func:`normalise_tactic`.
+    """
+    from prover.generators import GenRequest
+
+    ranks: list[int | None] = []
+    for i in range(0, len(theorems), batch):
+        chunk = theorems[i:i + batch]
+        starts = [goal_before(t, 0) for t in chunk]
+        frontier: list[list[tuple[tuple[str, ...], float]]] = [[((), 0.0)] for _ in chunk]
+        proposed: list[dict[tuple[str, ...], float]] = [{} for _ in chunk]
+        for _ in range(depth):
+            requests, owners = [], []
+            for j, entries in enumerate(frontier):
+                for prefix, score in entries:
+                    done = [f"-- done: {' '.join(tactic.split())}" for tactic in prefix]
+                    requests.append(GenRequest("\n".join([starts[j], *done]), chunk[j]))
+                    owners.append((j, prefix, score))
+            if not requests:
+                break
+            rows = generator.generate(requests, beam)
+            grown: list[list[tuple[tuple[str, ...], float]]] = [[] for _ in chunk]
+            for (j, prefix, score), row in zip(owners, rows):
+                for s in row:
+                    grown[j].append((prefix + (s.tactic,), score + s.logprob))
+            for j, entries in enumerate(grown):
+                for sequence, score in entries:
+                    key = tuple(normalise_tactic(t) for t in sequence)
+                    proposed[j][key] = max(score, proposed[j].get(key, float("-inf")))
+                frontier[j] = sorted(entries, key=lambda e: -e[1])[:beam]
+        for theorem, found in zip(chunk, proposed):
+            target = tuple(normalise_tactic(s.tactic) for s in theorem.steps)
+            best = sorted(found, key=lambda key: -found[key])[:k]
+            ranks.append(best.index(target) if target in best else None)
+    return ranks

@@ -34,6 +34,17 @@ def test_traced_goals_are_the_states_and_nothing_gives_up() -> None:
         ("n : Nat\n⊢ n = n\n\n⊢ True", "constructor"), ("⊢ True", "trivial")]
 
 
+def test_whole_proof_cases_are_the_short_tactic_proofs_of_the_split(stored) -> None:
+    from prover.tactic_data import first_tactic_cases, whole_proof_cases
+
+    store, repos = stored
+    theorems = [t for repo in repos for t in store.theorems(repo.id, sorry=False)]
+    data = tactic_data(theorems, fraction=0.5)
+    cases = whole_proof_cases(theorems, data, "test", max_steps=2)
+    first = first_tactic_cases(theorems, data, "test")
+    assert cases == [t for t in first if len(t.steps) <= 2] and 0 < len(cases) < len(first)
+
+
 def test_splits_follow_the_retrievers_and_hold_no_target(stored) -> None:
     store, repos = stored
     for repo in repos:
@@ -49,3 +60,39 @@ def test_splits_follow_the_retrievers_and_hold_no_target(stored) -> None:
         # Theorems whose proofs use no premise still teach tactics.
         assert ids["train"] - set(split.train)
     assert tactic_data(store.theorems(repos[0].id)) == tactic_data(store.theorems(repos[0].id))
+
+
+class _ByLastLine:
+    """Suggests tactics by the state's last line; every state it was asked about is kept."""
+
+    def __init__(self, table: dict[str, list[tuple[str, float]]]) -> None:
+        self.table = table
+        self.asked: list[str] = []
+
+    def generate(self, requests, n):
+        from prover.generators import Suggestion
+
+        self.asked += [r.state for r in requests]
+        return [[Suggestion(t, lp) for t, lp in self.table.get(r.state.splitlines()[-1], [])][:n]
+                for r in requests]
+
+
+def test_whole_proof_ranks_follow_the_beam_over_done_lines_and_cumulative_scores() -> None:
+    from prover.tactic_data import whole_proof_ranks
+
+    theorem = Theorem("u", "c", "A.lean", "t", Pos(1, 1), Pos(3, 1), "theorem t (n : Nat) : n + 0 = n",
+                      "by\n  induction n\n  rfl", steps=(TacticStep("induction  n"), TacticStep("rfl")))
+    table = {"⊢ n + 0 = n": [("simp", -0.1), ("induction n", -1.0), ("omega", -3.0)],
+             "-- done: simp": [("rfl", -2.0)],
+             "-- done: induction n": [("rfl", -0.2), ("simp", -0.5)]}
+    generator = _ByLastLine(table)
+    # two suggestions a state; proposals by summed log-probability: simp −0.1, induction n −1.0,
+    # [induction n, rfl] −1.2, [induction n, simp] −1.5, [simp, rfl] −2.1, …: the human's proof third
+    assert whole_proof_ranks(generator, [theorem], k=64, beam=2, depth=3) == [2]
+    assert "n : Nat\n⊢ n + 0 = n\n-- done: induction n" in generator.asked  # goal_before's form
+    assert whole_proof_ranks(_ByLastLine(table), [theorem], k=2, beam=2) == [None]  # outside the top 2
+    # a beam of one keeps only `simp` after the first step: the proof is never reached
+    assert whole_proof_ranks(_ByLastLine(table), [theorem], k=64, beam=1) == [None]
+    one = Theorem("u", "c", "A.lean", "s", Pos(1, 1), Pos(2, 1), "theorem s (n : Nat) : n + 0 = n", "by simp",
+                  steps=(TacticStep("simp"),))
+    assert whole_proof_ranks(_ByLastLine(table), [one, theorem], k=64, beam=2) == [0, 2]
