@@ -16,14 +16,16 @@ Generators: ``templates`` (:class:`prover.generators.TemplateGenerator`); ``memo
 (:class:`prover.memory.ProofMemory` over every step of every proved theorem of the workdir's repositories
 outside the validation and test splits; neighbours by BM25 or by the latest checkpoint's encoder);
 ``combined`` (both, :class:`prover.generators.CombinedGenerator` with --weights; with the tactic model too when
-the latest checkpoint has one, the three weighted equally as a run weighs them); ``model`` (that tactic model alone). Premises come from --retriever (the latest
-checkpoint for dense / hybrid).
+the latest checkpoint has one, the three weighted equally as a run weighs them); ``model`` (that tactic model
+alone). Premises come from --retriever (the latest checkpoint for dense / hybrid).
 
 ``--whole-proof``: whole-proof exact match instead. Cases: the theorems of the split whose proof has at most
 three tactics; a hit at k: the whole proof (every tactic, normalised) among the k best sequences of a beam
 search of width --beam over states without Lean (:func:`prover.tactic_data.whole_proof_ranks`).
-``--sample N``: a seeded sample of N cases (the model costs about 2 s a beam). Prints hit@k per generator with a 95% bootstrap
-interval (resampling theorems), the number of cases, and milliseconds per state. Nothing is stored.
+``--sample N``: a seeded sample of N cases (the model costs about 2 s a beam).
+
+Prints hit@k per generator with a 95% bootstrap interval (resampling theorems), the number of cases, and
+milliseconds per state (per case with --whole-proof). Nothing is stored.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=None, help="memory: similarity to logit "
                         "(default: the neighbours' own, 0.25 lexical, 0.05 dense)")
     parser.add_argument("--per-repo", action="store_true")
-    parser.add_argument("--whole-proof", action="store_true", help="whole-proof exact match (proofs of ≤ 3 tactics)")
+    parser.add_argument("--whole-proof", action="store_true",
+                        help="whole-proof exact match (proofs of ≤ 3 tactics)")
     parser.add_argument("--beam", type=int, default=8, help="--whole-proof: beam width")
     parser.add_argument("--sample", type=int, default=0, help="a seeded sample of this many cases (0: all)")
     args = parser.parse_args()
@@ -107,11 +110,12 @@ def main() -> None:
         keep = set(random.Random(r.seed).sample(range(len(cases)), args.sample))
         cases = [c for i, c in enumerate(cases) if i in keep]
     what = "whole proofs of ≤ 3 tactics" if args.whole_proof else "first tactics"
-    print(f"{what}: {len(cases)} held-out theorems ({args.split}) in {len(repos)} repositories; corpus {len(corpus)} "
-          f"premises; retriever {args.retriever}, neighbours {args.neighbours}")
+    print(f"{what}: {len(cases)} held-out theorems ({args.split}) in {len(repos)} repositories; "
+          f"corpus {len(corpus)} premises; retriever {args.retriever}, neighbours {args.neighbours}")
     source = premise_source(args.retriever, wd, state, config, corpus, access)
     generators = {}
     templates = TemplateGenerator(source, num_premises=args.premises)
+    memory = None
     if {"memory", "combined"} & set(args.generators):
         started = time.perf_counter()
         latest = wd.checkpoints / state.checkpoints[-1] if learned else None
@@ -130,9 +134,11 @@ def main() -> None:
             model = Seq2SeqGenerator.from_pretrained(str(saved), num_premises=0, max_output_tokens=128)
         assert model is not None or "model" not in args.generators, "no tactic model in the latest checkpoint"
     for name in args.generators:
-        generators[name] = (templates if name == "templates" else memory if name == "memory" else model
-                            if name == "model" else CombinedGenerator([templates, memory] + ([model] if model else []),
-                                                                      None if model else args.weights))
+        if name == "combined":
+            parts = [templates, memory] + ([model] if model else [])
+            generators[name] = CombinedGenerator(parts, None if model else args.weights)
+        else:
+            generators[name] = {"templates": templates, "memory": memory, "model": model}[name]
     theorems = [t for _, t in cases]
     header = (f"{'generator':12} {'cases':>6} " + " ".join(f"{'hit@' + str(k):>22}" for k in args.ks)
               + ("  ms/case" if args.whole_proof else "  ms/state"))
