@@ -44,7 +44,7 @@ from leanagent.config import load_config  # noqa: E402
 from leanagent.results import run_state  # noqa: E402
 from leanagent.workdir import Workdir  # noqa: E402
 from prover.generators import CombinedGenerator, RetrievedPremises, TemplateGenerator  # noqa: E402
-from prover.memory import ProofMemory, neighbours_for  # noqa: E402
+from prover.memory import ProofMemory, neighbours_for, saved_tactic_model  # noqa: E402
 from prover.tactic_data import (first_tactic_cases, first_tactic_ranks, hit_rate, tactic_data,  # noqa: E402
                                 whole_proof_cases, whole_proof_ranks)
 from leanagent.learner import corpus_of  # noqa: E402
@@ -124,15 +124,9 @@ def main() -> None:
                              kinds={p.full_name: p.kind for p in corpus}, num_premises=args.premises,
                              num_neighbours=args.memory_k, temperature=args.temperature)
         print(f"memory: {len(memory)} steps, built in {time.perf_counter() - started:.1f} s")
-    model = None
-    if "model" in args.generators or (learned and "combined" in args.generators):
-        from prover.generators import Seq2SeqGenerator
-        from prover.tactic_model import TACTIC_MODEL_DIR
-
-        saved = wd.checkpoints / state.checkpoints[-1] / TACTIC_MODEL_DIR if learned else None
-        if saved is not None and saved.is_dir():
-            model = Seq2SeqGenerator.from_pretrained(str(saved), num_premises=0, max_output_tokens=128)
-        assert model is not None or "model" not in args.generators, "no tactic model in the latest checkpoint"
+    wanted = learned and {"model", "combined"} & set(args.generators)
+    model = saved_tactic_model(wd.checkpoints / state.checkpoints[-1]) if wanted else None
+    assert model is not None or "model" not in args.generators, "no tactic model in the latest checkpoint"
     for name in args.generators:
         if name == "combined":
             parts = [templates, memory] + ([model] if model else [])

@@ -33,7 +33,7 @@ from prover.generators import (DEFINITION_KINDS, THEOREM_KINDS, GeneratorUnavail
 from prover.tactic_data import tactic_examples
 
 __all__ = ["Remembered", "Neighbours", "DenseNeighbours", "LexicalNeighbours", "ProofMemory", "adapt",
-           "rename", "OFFLINE_GENERATORS", "offline_generator", "neighbours_for"]
+           "rename", "OFFLINE_GENERATORS", "offline_generator", "saved_tactic_model", "neighbours_for"]
 
 OFFLINE_GENERATORS = ("templates", "memory", "combined", "model")
 """``prover.generator`` values that need no model download: templates, proof memory, the run's own tactic model
@@ -307,23 +307,31 @@ def neighbours_for(kind: str, checkpoint_dir=None, max_length: int | None = None
     return LexicalNeighbours()
 
 
+def saved_tactic_model(model_dir=None):
+    """The run's tactic model saved in checkpoint directory ``model_dir`` as a generator (no premises in its
+    input, as it was trained), or None when that checkpoint has none."""
+    from pathlib import Path
+
+    from prover.generators import Seq2SeqGenerator
+    from prover.tactic_model import TACTIC_MODEL_DIR
+
+    saved = Path(model_dir) / TACTIC_MODEL_DIR if model_dir else None
+    if saved is None or not saved.is_dir():
+        return None
+    return Seq2SeqGenerator.from_pretrained(str(saved), num_premises=0, max_output_tokens=128)
+
+
 def offline_generator(kind: str, source: PremiseSource | None, num_premises: int, theorems: Sequence[Theorem],
                       kinds: Mapping[str, str], neighbours, exclude: set[str] | frozenset[str] = frozenset(),
                       model_dir=None, memory: ProofMemory | None = None):
     """The generator ``kind`` (one of :data:`OFFLINE_GENERATORS`) over premises from ``source``; a memory
     remembers ``theorems`` but those in ``exclude``, its neighbours made by ``neighbours()``; the tactic model is
     the one saved in ``model_dir`` (a checkpoint directory), if any; ``memory``: one already built, to share."""
-    from pathlib import Path
-
-    from prover.generators import CombinedGenerator, Seq2SeqGenerator, TemplateGenerator
-    from prover.tactic_model import TACTIC_MODEL_DIR
+    from prover.generators import CombinedGenerator, TemplateGenerator
 
     if kind not in OFFLINE_GENERATORS:
         raise ValueError(f"{kind!r} is not one of {', '.join(OFFLINE_GENERATORS)}")
-    saved = Path(model_dir) / TACTIC_MODEL_DIR if model_dir else None
-    model = None
-    if saved is not None and saved.is_dir():
-        model = Seq2SeqGenerator.from_pretrained(str(saved), num_premises=0, max_output_tokens=128)
+    model = saved_tactic_model(model_dir)
     if kind == "model":
         if model is None:
             raise GeneratorUnavailable(f"no tactic model in {model_dir or 'the run'}: set prover.tactic_model "

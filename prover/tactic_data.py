@@ -25,7 +25,7 @@ from extraction.lexer import gives_up
 
 __all__ = ["TacticExample", "TacticData", "goal_before", "tactic_examples", "tactic_data", "normalise_tactic",
            "first_tactic_cases", "first_tactic_ranks", "hit_rate", "HIT_KS", "whole_proof_cases", "whole_proof_ranks",
-           "WHOLE_PROOF_STEPS"]
+           "WHOLE_PROOF_STEPS", "done_line"]
 
 HIT_KS = (1, 8, 64)
 """The k of first-tactic hit@k."""
@@ -62,6 +62,11 @@ class TacticData:
     """Steps of the retriever's test theorems."""
 
 
+def done_line(tactic: str) -> str:
+    """A tactic already applied, as a static state lists it after the goal: ``-- done: rw [h]``."""
+    return f"-- done: {' '.join(tactic.split())}"
+
+
 def goal_before(theorem: Theorem, step: int, start: str | None = None) -> str:
     """The goal before tactic ``step`` of ``theorem``.
 
@@ -80,7 +85,7 @@ def goal_before(theorem: Theorem, step: int, start: str | None = None) -> str:
         from retrieval.dataset import format_state
 
         return format_state(state)
-    done = [f"-- done: {' '.join(s.tactic.split())}" for s in theorem.steps[:step]]
+    done = [done_line(s.tactic) for s in theorem.steps[:step]]
     return "\n".join([goal_of(theorem.statement) if start is None else start, *done])
 
 
@@ -165,9 +170,9 @@ def whole_proof_ranks(generator, theorems: Sequence[Theorem], k: int = max(HIT_K
     proposes, None when absent: whole-proof exact match without Lean.
 
     A beam search of width ``beam`` over states without Lean, as static records have them: the goal the proof
-    starts from, then a ``-- done: …`` line per tactic chosen (:func:`goal_before`'s form, so the human's
-    prefix reads exactly as in training). Every sequence the beam reaches, of 1 … ``depth`` tactics, is a proposed
-    proof, scored by the sum of its tactics' log-probabilities (Lean would say which of them close the goal;
+    starts from, then a :func:`done_line` per tactic chosen (as :func:`goal_before` writes them, so the human's
+    prefix reads exactly as in training). Every sequence the beam reaches, of 1 … ``depth`` tactics, is a
+    proposed proof, scored by the sum of its tactics' log-probabilities (Lean would say which of them close the goal;
     here none is checked). A hit: the proof's tactics equal a proposal's, each after :func:`normalise_tactic`.
     """
     from prover.generators import GenRequest
@@ -182,8 +187,7 @@ def whole_proof_ranks(generator, theorems: Sequence[Theorem], k: int = max(HIT_K
             requests, owners = [], []
             for j, entries in enumerate(frontier):
                 for prefix, score in entries:
-                    done = [f"-- done: {' '.join(tactic.split())}" for tactic in prefix]
-                    requests.append(GenRequest("\n".join([starts[j], *done]), chunk[j]))
+                    requests.append(GenRequest("\n".join([starts[j], *map(done_line, prefix)]), chunk[j]))
                     owners.append((j, prefix, score))
             if not requests:
                 break
