@@ -110,24 +110,25 @@ def corpus_of(store: Store, repos: list[Repo]) -> list[Premise]:
 
 
 def repo_dataset(store: Store, repo: Repo, settings: RetrieverConfig, *, training: bool = False):
-    """``repo``'s retrieval data (:class:`retrieval.dataset.RepoDataset`) under a run's split and negatives
-    (BM25's hard negatives only ``training``: evaluation queries do not depend on them)."""
+    """``repo``'s retrieval data (:class:`retrieval.dataset.RepoDataset`) under a run's split; the training
+    examples' negatives only ``training`` (the evaluation queries do not depend on them)."""
     from retrieval.dataset import build_dataset
 
     return build_dataset(store, repo, seed=settings.seed, strategy=settings.split, fraction=settings.split_fraction,
                          num_negatives=settings.num_negatives, in_file_negatives=settings.in_file_negatives,
-                         hard_negatives=settings.hard_negatives if training else 0,
-                         static_query=settings.static_query)
+                         hard_negatives=settings.hard_negatives, static_query=settings.static_query,
+                         negatives=training)
 
 
 def score_repositories(retriever, store: Store, repos: list[Repo], checkpoint: str, settings: RetrieverConfig, *,
-                       validation_of: Repo | None = None) -> list[Evaluation]:
-    """Test scores of ``retriever`` on each repository (plus validation on ``validation_of``) as records."""
+                       validation_of: Repo | None = None, datasets: dict | None = None) -> list[Evaluation]:
+    """Test scores of ``retriever`` on each repository (plus validation on ``validation_of``) as records;
+    ``datasets`` (repository id → :func:`repo_dataset`) spares building them again."""
     from retrieval.evaluate import evaluate
 
     records: list[Evaluation] = []
     for repo in repos:
-        data = repo_dataset(store, repo, settings)
+        data = datasets[repo.id] if datasets is not None else repo_dataset(store, repo, settings)
         splits = [("test", data.test)]
         if validation_of is not None and repo.id == validation_of.id:
             splits.append(("validation", data.validation))
@@ -329,15 +330,17 @@ class Learner:
         corpus = self._corpus(seen)
         bm25 = BM25Retriever()
         bm25.index(corpus)
+        datasets = {old.id: repo_dataset(self.store, old, r) for old in seen}  # built once for all three uses
         if self._bm25():
             retriever, picked = bm25, ""
         else:
             dense = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length, lambda: corpus)
-            weight, picked = self._pick_weight(repo, seen, dense, bm25)
+            weight, picked = self._pick_weight(repo, [datasets[old.id] for old in seen], dense, bm25)
             retriever = rank_with(dense, bm25, r.ranking, fusion=r.fusion, weight=weight)
-        records = score_repositories(retriever, self.store, seen, checkpoint, r, validation_of=repo)
+        records = score_repositories(retriever, self.store, seen, checkpoint, r, validation_of=repo,
+                                     datasets=datasets)
         if not self._bm25():  # BM25 beside the learned retriever, on the same queries, as its own matrix
-            records += score_repositories(bm25, self.store, seen, baseline_name(checkpoint), r)
+            records += score_repositories(bm25, self.store, seen, baseline_name(checkpoint), r, datasets=datasets)
         self.store.add_evaluations(records)
         records = [e for e in records if e.checkpoint == checkpoint]
         tests = [e.recall_at_10 for e in records if e.split == "test"]
@@ -400,16 +403,17 @@ class Learner:
         said = f"; first-tactic hit@64 of {p.generator} {own.hit_at_64:.3f} ({own.cases} theorems)" if own else ""
         return records, said
 
-    def _pick_weight(self, repo: Repo, seen: list[Repo], dense, bm25) -> tuple[float, str]:
-        """The score mix's dense weight, picked on the validation queries of every repository seen and saved
-        beside the checkpoint (0.5 and nothing saved unless the ranking is a ``mix`` hybrid)."""
+    def _pick_weight(self, repo: Repo, datasets: list, dense, bm25) -> tuple[float, str]:
+        """The score mix's dense weight, picked on the validation queries of every repository seen (their
+        ``datasets``) and saved beside the checkpoint (0.5 and nothing saved unless the ranking is a ``mix``
+        hybrid)."""
         from retrieval.hybrid import pick_weight_on
         from retrieval.loading import save_mix_weight
 
         r = self.config.retriever
         if (r.ranking, r.fusion) != ("hybrid", "mix"):
             return 0.5, ""
-        queries = [q for old in seen for q in repo_dataset(self.store, old, r).validation]
+        queries = [q for data in datasets for q in data.validation]
         weight = pick_weight_on(dense, bm25, queries)
         save_mix_weight(self._checkpoint_dir(repo), weight, len(queries))
         return weight, f"; hybrid dense weight {weight:.1f} (picked on {len(queries)} validation queries)"

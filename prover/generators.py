@@ -85,13 +85,20 @@ class PremiseSource(Protocol):
 
 class RetrievedPremises:
     """A :class:`PremiseSource` over a retriever: queries are states, candidates the premises accessible
-    from the theorem's file (``accessible`` maps a theorem to premise ids; ``None`` allows all)."""
+    from the theorem's file (``accessible`` maps a theorem to premise ids; ``None`` allows all).
+
+    The premises of the last states asked for are remembered (``MEMO`` of them), so that the generators of a
+    combined one, each asking for the same states, share one retrieval.
+    """
+
+    MEMO = 4096
 
     def __init__(self, retriever, premises: Sequence[Premise], accessible=None) -> None:
         self.retriever = retriever
         self.by_id = {p.id: p for p in premises}
         self.accessible = accessible
         self._allowed: dict[str, object] = {}
+        self._memo: dict[tuple[str, str, int], list[Premise]] = {}
 
     def _allowed_for(self, theorem: Theorem):
         """The theorem's accessible premises, resolved once per theorem (a search asks for every state)."""
@@ -108,9 +115,17 @@ class RetrievedPremises:
     def premises(self, requests: Sequence[GenRequest], k: int) -> list[list[Premise]]:
         if not requests or k <= 0:
             return [[] for _ in requests]
-        allowed = [self._allowed_for(r.theorem) for r in requests] if self.accessible else None
-        hits = self.retriever.retrieve([r.state for r in requests], k, allowed)
-        return [[self.by_id[h.premise_id] for h in row if h.premise_id in self.by_id] for row in hits]
+        keys = [(r.theorem.id, r.state, k) for r in requests]
+        missing = {key: r for key, r in zip(keys, requests) if key not in self._memo}
+        if missing:
+            asked = list(missing.values())
+            allowed = [self._allowed_for(r.theorem) for r in asked] if self.accessible else None
+            hits = self.retriever.retrieve([r.state for r in asked], k, allowed)
+            if len(self._memo) + len(missing) > self.MEMO:
+                self._memo.clear()
+            for key, row in zip(missing, hits):
+                self._memo[key] = [self.by_id[h.premise_id] for h in row if h.premise_id in self.by_id]
+        return [list(self._memo[key]) for key in keys]
 
 
 def _log_softmax(scores: Sequence[float]) -> list[float]:

@@ -127,10 +127,12 @@ def _negatives(rng: random.Random, positive: Premise, accessible: Sequence[Premi
     """``hard`` (already chosen, none used), then ``in_file`` from the positive's file, then random ones,
     ``num`` in all."""
     chosen = list(hard[:num])
-    pool = [p for p in accessible if p.id not in used and p not in chosen]
+    taken = used | {p.id for p in chosen}  # ids, not premises: comparing dataclasses field by field is slow
+    pool = [p for p in accessible if p.id not in taken]
     same_file = [p for p in pool if p.path == positive.path]
     chosen += rng.sample(same_file, min(in_file, len(same_file), num - len(chosen)))
-    rest = [p for p in pool if p not in chosen]
+    taken = {p.id for p in chosen}
+    rest = [p for p in pool if p.id not in taken]
     chosen += rng.sample(rest, min(num - len(chosen), len(rest)))
     return tuple(premise_text(p) for p in chosen)
 
@@ -156,12 +158,14 @@ class _HardNegatives:
 
 def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str = "random",
                   fraction: float = 0.1, num_negatives: int = 3, in_file_negatives: int = 1,
-                  hard_negatives: int = 0, static_query: str = "statement") -> RepoDataset:
+                  hard_negatives: int = 0, static_query: str = "statement", negatives: bool = True) -> RepoDataset:
     """The repository's split, training examples and evaluation queries, deterministic for a seed.
 
     Of each example's ``num_negatives``, ``hard_negatives`` are drawn from BM25's ten best accessible
     premises for its query that it does not use, ``in_file_negatives`` from the positive premise's file,
-    the rest at random among the accessible ones.
+    the rest at random among the accessible ones. Without ``negatives`` the training examples have none (the
+    split and the queries are the same): for evaluation, which needs the queries and at most a count of the
+    examples, and spares drawing negatives over every accessible premise.
     """
     if static_query not in QUERY_FORMS:
         raise ValueError(f"unknown query form {static_query!r}: use one of {', '.join(QUERY_FORMS)}")
@@ -175,7 +179,7 @@ def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str =
     else:
         raise ValueError(f"unknown split strategy {strategy!r} (use 'random' or 'novel_premises')")
     by_id = {t.id: t for t in theorems}
-    hard = _HardNegatives(premises) if hard_negatives > 0 and split.train else None
+    hard = _HardNegatives(premises) if negatives and hard_negatives > 0 and split.train else None
     train: list[TrainingExample] = []
     evals: dict[str, list[EvalQuery]] = {"validation": [], "test": []}
     for name, ids in (("train", split.train), ("validation", split.validation), ("test", split.test)):
@@ -194,7 +198,7 @@ def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str =
                         train.append(TrainingExample(
                             query=unit.query, positive=premise_text(positive), all_positives=all_positive,
                             negatives=_negatives(rng, positive, accessible, used_ids, num_negatives,
-                                                 in_file_negatives, confusable)))
+                                                 in_file_negatives, confusable) if negatives else ()))
             else:
                 allowed = frozenset(p.id for p in accessible)
                 evals[name].extend(EvalQuery(tid, u.query, frozenset(p.id for p in u.positives), allowed)

@@ -174,3 +174,25 @@ def test_retrieved_premises_stay_within_what_the_theorem_can_see():
     assert all(PREMISES[0] not in row for row in rows) and rows[1][0] == PREMISES[2]
     source.premises([request("⊢ anything")], 3)
     assert calls == ["goal"]  # resolved once per theorem, not once per state
+
+
+def test_a_combined_generator_retrieves_once_per_state_and_suggests_the_same():
+    class Counting(BM25Retriever):
+        def retrieve(self, queries, k, allowed=None):
+            asked.append(list(queries))
+            return super().retrieve(queries, k, allowed)
+
+    asked: list[list[str]] = []
+    retriever = Counting()
+    retriever.index(PREMISES)
+    shared = RetrievedPremises(retriever, PREMISES)
+    states = [request("n m : Nat\n⊢ n + m = m + n"), request("⊢ double n = n + n")]
+    combined = CombinedGenerator([TemplateGenerator(shared, num_premises=2), TemplateGenerator(shared, num_premises=2)])
+    rows = combined.generate(states, 50)
+    assert asked == [[s.state for s in states]]  # the second generator's states came from the memo
+    fresh = CombinedGenerator([TemplateGenerator(bm25_source(), num_premises=2),
+                               TemplateGenerator(bm25_source(), num_premises=2)])
+    assert rows == fresh.generate(states, 50)
+    combined.generate([states[1], request("⊢ other")], 50)  # only the new state is retrieved
+    assert asked[1:] == [["⊢ other"]]
+    assert shared.premises(states, 3) != shared.premises(states, 2)  # the memo tells k apart

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from database.datasets import module_of
 from database.store import Store
 from retrieval.base import premise_text
-from retrieval.dataset import build_dataset, corpus_for
+from retrieval.dataset import _negatives, build_dataset, corpus_for
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +114,38 @@ def test_static_queries_can_be_shaped_as_goals(stored) -> None:
     assert all("⊢" in q.query for q in goals.test + goals.validation)
     with pytest.raises(ValueError, match="unknown query form"):
         build_dataset(store, repos[0], static_query="state")
+
+
+def test_evaluation_data_draws_no_negatives_and_keeps_the_split_and_queries(stored) -> None:
+    store, repos = stored
+    full = build_dataset(store, repos[1], hard_negatives=1)
+    bare = build_dataset(store, repos[1], hard_negatives=1, negatives=False)
+    assert (bare.split, bare.validation, bare.test) == (full.split, full.validation, full.test)
+    assert [(e.query, e.positive, e.all_positives) for e in bare.train] == \
+        [(e.query, e.positive, e.all_positives) for e in full.train]
+    assert all(e.negatives == () for e in bare.train) and all(e.negatives for e in full.train)
+
+
+def _negatives_spelled_out(rng, positive, accessible, used, num, in_file, hard=()):
+    """ReProver's rule with premises compared whole, as first written (the code compares ids, faster)."""
+    chosen = list(hard[:num])
+    pool = [p for p in accessible if p.id not in used and p not in chosen]
+    same_file = [p for p in pool if p.path == positive.path]
+    chosen += rng.sample(same_file, min(in_file, len(same_file), num - len(chosen)))
+    rest = [p for p in pool if p not in chosen]
+    chosen += rng.sample(rest, min(num - len(chosen), len(rest)))
+    return tuple(premise_text(p) for p in chosen)
+
+
+def test_negatives_are_drawn_as_the_rule_spelled_out_draws_them(stored) -> None:
+    store, repos = stored
+    premises = corpus_for(store, repos[2])[1]
+    pick = random.Random(7)
+    for trial in range(200):
+        accessible = pick.sample(premises, pick.randint(1, len(premises)))
+        positive = pick.choice(accessible)
+        used = {positive.id} | {p.id for p in pick.sample(accessible, min(2, len(accessible)))}
+        hard = [p for p in pick.sample(accessible, min(3, len(accessible))) if p.id not in used][:pick.randint(0, 2)]
+        num, in_file = pick.randint(0, 4), pick.randint(0, 2)
+        got = _negatives(random.Random(trial), positive, accessible, used, num, in_file, hard)
+        assert got == _negatives_spelled_out(random.Random(trial), positive, accessible, used, num, in_file, hard)
