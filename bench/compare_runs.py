@@ -2,7 +2,7 @@
 
 Each WORKDIR is a finished ``leanagent train`` / ``run`` over the same repositories file (so the splits are
 the same); its latest checkpoint is scored on the validation and test queries of every repository it
-learned, with the run's own split settings. Figures: R@1, R@10 and MRR with 95% bootstrap intervals over
+learned, with the run's own split settings and ranking (``--ranking`` to set one for all). Figures: R@1, R@10 and MRR with 95% bootstrap intervals over
 queries; then each run against the first (paired difference of R@10 and MRR) and against BM25 (R@10 miss-rate
 ratio, MRR ratio). Choose on validation; report test once.
 
@@ -21,24 +21,26 @@ from leanagent.learner import corpus_of, repo_dataset
 from leanagent.results import run_state
 from retrieval.bm25 import BM25Retriever
 from retrieval.evaluate import score_queries
-from retrieval.loading import load_retriever
+from retrieval.loading import RANKINGS, load_retriever
 from retrieval.stats import difference, mean_interval, miss_rate_ratio, ratio
 
 
-def _scores(workdir: Path, split: str) -> tuple[list[str], dict[str, list]]:
-    """Query keys and per-query scores of the run's latest checkpoint and of BM25 on ``split``."""
+def _scores(workdir: Path, split: str, ranking: str | None) -> tuple[list[str], dict[str, list]]:
+    """Query keys and per-query scores of the run's latest checkpoint (``ranking``, else the run's) and of BM25
+    on ``split``."""
     config = load_config(workdir / "config.toml")
+    r = config.retriever
     with Store.open(workdir / "leanagent.db") as store:
         state = run_state(store)
         repos = list(state.order[: len(state.checkpoints)])
         corpus = corpus_of(store, repos)
-        dense = load_retriever(workdir / "checkpoints" / state.checkpoints[-1], workdir / "index",
-                               config.retriever.max_length, lambda: corpus)
+        learned = load_retriever(workdir / "checkpoints" / state.checkpoints[-1], workdir / "index", r.max_length,
+                                 lambda: corpus, ranking=ranking or r.ranking, fusion=r.fusion)
         bm25 = BM25Retriever()
         bm25.index(corpus)
         queries = [q for repo in repos for q in getattr(repo_dataset(store, repo, config.retriever), split)]
     keys = [q.theorem_id for q in queries]  # the same theorems, whatever the query's form
-    return keys, {"run": score_queries(dense, queries), "bm25": score_queries(bm25, queries)}
+    return keys, {"run": score_queries(learned, queries), "bm25": score_queries(bm25, queries)}
 
 
 def _column(scores, metric: str) -> list[float]:
@@ -50,13 +52,14 @@ def main() -> None:
     parser.add_argument("workdirs", nargs="+", type=Path)
     parser.add_argument("--names", nargs="*", help="a short name per workdir (default: the folder names)")
     parser.add_argument("--splits", nargs="*", default=["validation", "test"])
+    parser.add_argument("--ranking", choices=RANKINGS, help="the learned runs' ranking (default: each run's own)")
     args = parser.parse_args()
     names = args.names or [w.name for w in args.workdirs]
     for split in args.splits:
         started = time.perf_counter()
         runs, bm25s, keys0 = {}, {}, None
         for name, workdir in zip(names, args.workdirs):
-            keys, scores = _scores(workdir, split)
+            keys, scores = _scores(workdir, split, args.ranking)
             if keys0 is not None and keys != keys0:
                 raise SystemExit(f"{workdir}: other {split} theorems than {args.workdirs[0]} (other repositories or "
                                  "split settings): a paired comparison needs the same queries")
