@@ -2,9 +2,9 @@
 
 Each WORKDIR is a finished ``leanagent train`` / ``run`` over the same repositories file (so the splits are
 the same); its latest checkpoint is scored on the validation and test queries of every repository it
-learned, with the run's own split settings and ranking (``--ranking`` to set one for all). Figures: R@1, R@10 and MRR with 95% bootstrap intervals over
-queries; then each run against the first (paired difference of R@10 and MRR) and against BM25 (R@10 miss-rate
-ratio, MRR ratio). Choose on validation; report test once.
+learned, with the run's own split settings and ranking (``--ranking`` sets one for all). Figures: R@1, R@10
+and MRR with 95% bootstrap intervals over queries; then each run against the first (paired difference of R@10
+and MRR) and against BM25 (R@10 miss-rate ratio, MRR ratio). Choose on validation; report test once.
 
     python bench/compare_runs.py rec/A rec/B rec/C --names ours leanagent cosine-resume
 """
