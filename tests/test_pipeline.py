@@ -441,3 +441,20 @@ def test_the_tactic_model_is_trained_by_default_on_a_gpu_only() -> None:
     assert start(device="cpu") == "" and start(device="cuda") == "byt5-tiny"  # auto, the default
     assert start(device="cpu", tactic_model="byt5-tiny") == "byt5-tiny" and start(device="cuda", tactic_model="") == ""
     assert start(device="cpu", tactic_model="some/hub-model") == "some/hub-model"
+
+
+def test_replay_mixes_the_earlier_repositories_examples_into_each_epoch(reference: Path, tmp_path: Path) -> None:
+    from leanagent.results import run_state
+    from leanagent.workdir import Workdir
+
+    config = load_config(None, {**SETTINGS, "workdir": str(tmp_path), "retriever.replay": "0.5"})
+    assert run(config, EXAMPLES / "repos.txt", until="train").failures == []
+
+    def examples(workdir: Path) -> list[int]:
+        with Store.open(Workdir(workdir).database) as store:
+            state = run_state(store)
+            return [state.stages[r.id]["train"]["examples"] for r in state.order]
+
+    own, mixed = examples(reference), examples(tmp_path)  # the reference run replays nothing
+    assert mixed == [own[0], *(n + min(sum(own[:i]), round(0.5 * n)) for i, n in enumerate(own) if i > 0)]
+    assert mixed[1:] != own[1:]
