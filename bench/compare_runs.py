@@ -38,7 +38,7 @@ def _scores(workdir: Path, split: str, ranking: str | None) -> tuple[list[str], 
                                  lambda: corpus, ranking=ranking or r.ranking, fusion=r.fusion)
         bm25 = BM25Retriever()
         bm25.index(corpus)
-        queries = [q for repo in repos for q in getattr(repo_dataset(store, repo, config.retriever), split)]
+        queries = [q for repo in repos for q in getattr(repo_dataset(store, repo, r), split)]
     keys = [q.theorem_id for q in queries]  # the same theorems, whatever the query's form
     return keys, {"run": score_queries(learned, queries), "bm25": score_queries(bm25, queries)}
 

@@ -430,7 +430,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from leanagent.learner import baseline_name, corpus_of, score_repositories
+    from leanagent.learner import baseline_name, corpus_of, repo_dataset, score_repositories
     from leanagent.results import run_state
     from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
     from retrieval.loading import load_retriever
@@ -461,9 +461,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 ranking=args.compare, fusion=config.retriever.fusion)
             return _print_comparison(args, store, repos, config.retriever, retriever, other,
                                      f"{name} ({'bm25' if bm25_run else config.retriever.ranking})")
-        records = score_repositories(retriever, store, repos, name, config.retriever)
+        datasets = {repo.id: repo_dataset(store, repo, config.retriever) for repo in repos}  # for both rankers
+        records = score_repositories(retriever, store, repos, name, config.retriever, datasets=datasets)
         beside = [] if args.baseline == "bm25" or bm25_run else \
-            score_repositories(bm25, store, repos, baseline_name(name), config.retriever)
+            score_repositories(bm25, store, repos, baseline_name(name), config.retriever, datasets=datasets)
         store.add_evaluations(records + beside)
     by_repo = {r.id: r.name for r in repos}
     keys = ("recall_at_1", "recall_at_10", "mrr")

@@ -335,7 +335,7 @@ class Learner:
             retriever, picked = bm25, ""
         else:
             dense = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length, lambda: corpus)
-            weight, picked = self._pick_weight(repo, [datasets[old.id] for old in seen], dense, bm25)
+            weight, picked = self._pick_weight(repo, list(datasets.values()), dense, bm25)
             retriever = rank_with(dense, bm25, r.ranking, fusion=r.fusion, weight=weight)
         records = score_repositories(retriever, self.store, seen, checkpoint, r, validation_of=repo,
                                      datasets=datasets)
