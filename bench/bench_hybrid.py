@@ -1,8 +1,12 @@
 """Dense, BM25 and their fusions on a finished run's latest checkpoint: which ranking to make the default.
 
-The score mix's dense weight is picked on the validation queries of every learned repository (pooled), as
-the evaluate stage picks it; then each ranking is measured once on the test queries, pooled over the
-repositories, against BM25 on the same queries (R@10 miss-rate ratio and MRR ratio, 95% paired bootstrap).
+The score mix's weights are picked on the validation queries of every learned repository (pooled), as the
+evaluate stage picks them: the dense weight alone, then jointly with the weights of the usage and locality
+priors (:mod:`retrieval.priors`; usage counted over the learned repositories' training units), and BM25 with
+the priors and no encoder (what the priors give without the learned part). Then each ranking is measured once
+on the test queries, pooled over the repositories, against BM25 on the same queries (R@10 miss-rate ratio and
+MRR ratio, 95% paired bootstrap), the fusions against the encoder alone, and the mix with priors against
+the mix without them and against BM25 with them.
 
     python bench/bench_hybrid.py rec/A
 """
@@ -19,8 +23,9 @@ from leanagent.config import load_config
 from leanagent.learner import corpus_of, repo_dataset
 from leanagent.results import run_state
 from retrieval.bm25 import BM25Retriever
-from retrieval.hybrid import HybridRetriever, pick_weight_on
+from retrieval.hybrid import HybridRetriever, pick_mix_on
 from retrieval.loading import load_retriever
+from retrieval.priors import PremisePriors
 
 
 def main() -> None:
@@ -37,19 +42,26 @@ def main() -> None:
                                r.max_length, lambda: corpus)
         bm25 = BM25Retriever()
         bm25.index(corpus)
+        datasets = {repo.id: repo_dataset(store, repo, r) for repo in repos}
+        priors = PremisePriors.of(corpus, [d.usage for d in datasets.values()])
+        val = [q for d in datasets.values() for q in d.validation]
         started = time.perf_counter()
-        val = [q for repo in repos for q in repo_dataset(store, repo, r).validation]
-        weight = pick_weight_on(dense, bm25, val)
-        seconds = time.perf_counter() - started
-        print(f"mix weight {weight:.1f} picked on {len(val)} validation queries ({seconds:.0f} s)")
+        mix = pick_mix_on(dense, bm25, val)
+        with_priors = pick_mix_on(dense, bm25, val, priors=priors)
+        lexical_priors = pick_mix_on(dense, bm25, val, priors=priors, weights=(0.0,))
+        print(f"picked on {len(val)} validation queries ({time.perf_counter() - started:.0f} s): mix "
+              f"{mix.describe()}; mix with priors {with_priors.describe()}; BM25 with priors "
+              f"{lexical_priors.describe()}")
         rankers = {"dense": dense, "hybrid rrf": HybridRetriever(dense, bm25, fusion="rrf"),
-                   f"hybrid mix {weight:.1f}": HybridRetriever(dense, bm25, fusion="mix", weight=weight)}
+                   "hybrid mix": HybridRetriever.mixing(dense, bm25, mix),
+                   "mix + priors": HybridRetriever.mixing(dense, bm25, with_priors, priors),
+                   "bm25 + priors": HybridRetriever.mixing(dense, bm25, lexical_priors, priors)}
         for split in ("validation", "test"):
-            print(f"\n## {split} (the mix's weight was picked on validation: its validation figures are optimistic)")
+            print(f"\n## {split} (the weights were picked on validation: its validation figures are optimistic)")
             print(f"{'ranking':16} {'n':>5} {'R@1':>22} {'R@10':>22} {'MRR':>22} {'miss-rate ratio':>22} "
                   f"{'MRR ratio':>22}")
             for name, ranker in rankers.items():
-                pooled = compare_rankers(store, repos, r, ranker, bm25, split=split)[-1]
+                pooled = compare_rankers(store, repos, r, ranker, bm25, split=split, datasets=datasets)[-1]
                 if name == "dense":
                     b = pooled.second
                     print(f"{'bm25':16} {pooled.queries:>5} {_c(b.recall_at_1):>22} {_c(b.recall_at_10):>22} "
@@ -57,10 +69,11 @@ def main() -> None:
                 f = pooled.first
                 print(f"{name:16} {pooled.queries:>5} {_c(f.recall_at_1):>22} {_c(f.recall_at_10):>22} "
                       f"{_c(f.mrr):>22} {_c(pooled.miss_rate_ratio):>22} {_c(pooled.mrr_ratio):>22}  (vs bm25)")
-                if name != "dense":
-                    vs = compare_rankers(store, repos, r, ranker, dense, split=split)[-1]
+                versus = {"dense": [], "mix + priors": ["dense", "hybrid mix", "bm25 + priors"]}
+                for other in versus.get(name, ["dense"]):
+                    vs = compare_rankers(store, repos, r, ranker, rankers[other], split=split, datasets=datasets)[-1]
                     print(f"{'':16} {'':>5} {'':>22} {'':>22} {'':>22} {_c(vs.miss_rate_ratio):>22} "
-                          f"{_c(vs.mrr_ratio):>22}  (vs dense)")
+                          f"{_c(vs.mrr_ratio):>22}  (vs {other})")
 
 
 def _c(i) -> str:

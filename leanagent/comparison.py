@@ -61,11 +61,13 @@ def _compare(name: str, a: list[QueryScore], b: list[QueryScore]) -> Comparison:
 
 
 def compare_rankers(store: Store, repos: list[Repo], settings: RetrieverConfig, first, second, *,
-                    split: str = "test") -> list[Comparison]:
-    """``first`` against ``second`` on ``split`` of each repository (those with queries), then pooled."""
+                    split: str = "test", datasets: dict | None = None) -> list[Comparison]:
+    """``first`` against ``second`` on ``split`` of each repository (those with queries), then pooled;
+    ``datasets`` (repository id → :func:`~leanagent.learner.repo_dataset`) spares building them again."""
     rows, pooled_a, pooled_b = [], [], []
     for repo in repos:
-        queries = getattr(repo_dataset(store, repo, settings), split)
+        data = datasets[repo.id] if datasets is not None else repo_dataset(store, repo, settings)
+        queries = getattr(data, split)
         if not queries:
             continue
         a, b = score_queries(first, queries), score_queries(second, queries)

@@ -335,8 +335,8 @@ class Learner:
             retriever, picked = bm25, ""
         else:
             dense = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length, lambda: corpus)
-            weight, picked = self._pick_weight(repo, list(datasets.values()), dense, bm25)
-            retriever = rank_with(dense, bm25, r.ranking, fusion=r.fusion, weight=weight)
+            mix, priors, picked = self._pick_mix(repo, list(datasets.values()), dense, bm25, corpus)
+            retriever = rank_with(dense, bm25, r.ranking, fusion=r.fusion, mix=mix, priors=priors)
         records = score_repositories(retriever, self.store, seen, checkpoint, r, validation_of=repo,
                                      datasets=datasets)
         if not self._bm25():  # BM25 beside the learned retriever, on the same queries, as its own matrix
@@ -403,20 +403,23 @@ class Learner:
         said = f"; first-tactic hit@64 of {p.generator} {own.hit_at_64:.3f} ({own.cases} theorems)" if own else ""
         return records, said
 
-    def _pick_weight(self, repo: Repo, datasets: list, dense, bm25) -> tuple[float, str]:
-        """The score mix's dense weight, picked on the validation queries of every repository seen (their
-        ``datasets``) and saved beside the checkpoint (0.5 and nothing saved unless the ranking is a ``mix``
-        hybrid)."""
-        from retrieval.hybrid import pick_weight_on
-        from retrieval.loading import save_mix_weight
+    def _pick_mix(self, repo: Repo, datasets: list, dense, bm25, corpus: list[Premise]):
+        """The score mix's weights (:class:`~retrieval.hybrid.Mix`), picked on the validation queries of every
+        repository seen (their ``datasets``) and saved beside the checkpoint, with the priors they weigh (usage
+        counted over the seen repositories' training units) when ``retriever.priors`` is on; a dense weight
+        of 0.5, no priors and nothing saved unless the ranking is a ``mix`` hybrid."""
+        from retrieval.hybrid import Mix, pick_mix_on
+        from retrieval.loading import save_mix
+        from retrieval.priors import PremisePriors
 
         r = self.config.retriever
         if (r.ranking, r.fusion) != ("hybrid", "mix"):
-            return 0.5, ""
+            return Mix(0.5), None, ""
         queries = [q for data in datasets for q in data.validation]
-        weight = pick_weight_on(dense, bm25, queries)
-        save_mix_weight(self._checkpoint_dir(repo), weight, len(queries))
-        return weight, f"; hybrid dense weight {weight:.1f} (picked on {len(queries)} validation queries)"
+        priors = PremisePriors.of(corpus, [data.usage for data in datasets]) if r.priors else None
+        mix = pick_mix_on(dense, bm25, queries, priors=priors)
+        save_mix(self._checkpoint_dir(repo), mix, len(queries), priors.counts if priors else None)
+        return mix, priors, f"; hybrid {mix.describe()} (picked on {len(queries)} validation queries)"
 
     def _prove(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         from leanagent.proving import prove_repository, sorry_targets

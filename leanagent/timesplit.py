@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 
 from database.records import Premise, RepoScan, Theorem
 from database.store import Store
+from retrieval.priors import Origin
 
 __all__ = ["matched_cases", "TimeSplit", "time_split"]
 
@@ -120,7 +121,8 @@ def time_split(config, store: Store, wd, old, new, *, ks: Sequence[int] = (10, 1
                                "premises": sorted({p.full_name for u in found for p in u.positives})}
         if found and retriever is not None:
             unit = found[0]  # static records: one unit, the statement and every premise of the proof
-            hits = retriever.retrieve([unit.query], max(ks), [{p.id for p in accessible}])[0]
+            hits = retriever.retrieve([unit.query], max(ks), [{p.id for p in accessible}],
+                                      [Origin(after.path, after.start.line)])[0]
             ranked = [h.premise_id for h in hits]
             positives = {p.id for p in unit.positives}
             for k in ks:

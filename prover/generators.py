@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 from database.records import Premise, Theorem
 from extraction.lexer import gives_up
 from retrieval.base import premise_text
+from retrieval.priors import Origin
 
 __all__ = [
     "Suggestion",
@@ -120,7 +121,8 @@ class RetrievedPremises:
         if missing:
             asked = list(missing.values())
             allowed = [self._allowed_for(r.theorem) for r in asked] if self.accessible else None
-            hits = self.retriever.retrieve([r.state for r in asked], k, allowed)
+            origins = [Origin(r.theorem.path, r.theorem.start.line) for r in asked]
+            hits = self.retriever.retrieve([r.state for r in asked], k, allowed, origins)
             if len(self._memo) + len(missing) > self.MEMO:
                 self._memo.clear()
             for key, row in zip(missing, hits):

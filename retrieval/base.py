@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from database.index import Hit
 from database.records import Premise
+from retrieval.priors import Origin
 
 __all__ = ["Hit", "Retriever", "premise_text"]
 
@@ -25,10 +26,11 @@ class Retriever(Protocol):
         """Make ``premises`` the corpus (replacing any previous one)."""
         ...
 
-    def retrieve(self, queries: Sequence[str], k: int,
-                 allowed: Sequence[Collection[str]] | None = None) -> list[list[Hit]]:
+    def retrieve(self, queries: Sequence[str], k: int, allowed: Sequence[Collection[str]] | None = None,
+                 origins: Sequence[Origin | None] | None = None) -> list[list[Hit]]:
         """The ``k`` best premises for each query, best first; ``allowed[i]`` (premise ids) restricts query
-        ``i`` to the premises accessible from its file."""
+        ``i`` to the premises accessible from its file; ``origins[i]`` says where query ``i`` comes from (only
+        rankers with a locality prior use it; the others ignore it)."""
         ...
 
 

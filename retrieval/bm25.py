@@ -98,9 +98,10 @@ class BM25Retriever:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def retrieve(self, queries: Sequence[str], k: int,
-                 allowed: Sequence[Collection[str]] | None = None) -> list[list[Hit]]:
-        """The ``k`` best-scoring premises per query (ties in corpus order); see :class:`Retriever`."""
+    def retrieve(self, queries: Sequence[str], k: int, allowed: Sequence[Collection[str]] | None = None,
+                 origins=None) -> list[list[Hit]]:
+        """The ``k`` best-scoring premises per query (ties in corpus order); see :class:`Retriever`
+        (``origins`` are not used)."""
         if self._bm25 is None:
             raise ValueError("BM25Retriever has no corpus: call index(premises) first")
         if k <= 0:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from database.datasets import AccessIndex, Split, novel_premise_split, split_theorems
@@ -22,6 +24,7 @@ from database.ids import repo_id as make_repo_id
 from extraction.goal import goal_of
 from retrieval.base import premise_text
 from retrieval.examples import TrainingExample
+from retrieval.priors import Origin
 
 __all__ = ["EvalQuery", "RepoDataset", "build_dataset", "corpus_for", "format_state", "Unit", "units"]
 
@@ -38,6 +41,8 @@ class EvalQuery:
     """Ids of the accessible premises the unit uses (its tactic's when traced, the proof's when static)."""
     allowed: frozenset[str]
     """Ids of the premises accessible from the theorem's position."""
+    origin: Origin | None = None
+    """Where the theorem is (for a ranking's locality prior)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class RepoDataset:
     """Test queries."""
     corpus_size: int
     """Premises of the repository and its scanned dependencies."""
+    usage: Mapping[str, int] = field(default_factory=dict)
+    """How many training units use each premise (by id): the usage prior's counts."""
 
 
 def corpus_for(store: Store, repo: Repo) -> tuple[list, list[Premise]]:
@@ -181,6 +188,7 @@ def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str =
     by_id = {t.id: t for t in theorems}
     hard = _HardNegatives(premises) if negatives and hard_negatives > 0 and split.train else None
     train: list[TrainingExample] = []
+    usage: Counter[str] = Counter()
     evals: dict[str, list[EvalQuery]] = {"validation": [], "test": []}
     for name, ids in (("train", split.train), ("validation", split.validation), ("test", split.test)):
         for tid in ids:
@@ -190,6 +198,7 @@ def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str =
             if name == "train":
                 rng = _rng(seed, tid)
                 for unit in found:
+                    usage.update(p.id for p in unit.positives)
                     used_ids = {p.id for p in unit.positives}
                     all_positive = tuple(premise_text(p) for p in unit.positives)
                     pool = hard.pool(unit, accessible) if hard is not None else []
@@ -201,7 +210,8 @@ def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str =
                                                  in_file_negatives, confusable) if negatives else ()))
             else:
                 allowed = frozenset(p.id for p in accessible)
-                evals[name].extend(EvalQuery(tid, u.query, frozenset(p.id for p in u.positives), allowed)
+                origin = Origin(theorem.path, theorem.start.line)
+                evals[name].extend(EvalQuery(tid, u.query, frozenset(p.id for p in u.positives), allowed, origin)
                                    for u in found)
     return RepoDataset(repo=repo, split=split, train=tuple(train), validation=tuple(evals["validation"]),
-                       test=tuple(evals["test"]), corpus_size=len(premises))
+                       test=tuple(evals["test"]), corpus_size=len(premises), usage=dict(usage))

@@ -45,8 +45,9 @@ class DenseRetriever:
                                             max_length=self.max_length, show_progress=self.show_progress)
             self.premise_index.add([p.id for p in new], embeddings.numpy())
 
-    def retrieve(self, queries: Sequence[str], k: int,
-                 allowed: Sequence[Collection[str] | Allowed] | None = None) -> list[list[Hit]]:
-        """See :class:`~retrieval.base.Retriever`; ``allowed`` may also hold :meth:`PremiseIndex.allow` sets."""
+    def retrieve(self, queries: Sequence[str], k: int, allowed: Sequence[Collection[str] | Allowed] | None = None,
+                 origins=None) -> list[list[Hit]]:
+        """See :class:`~retrieval.base.Retriever`; ``allowed`` may also hold :meth:`PremiseIndex.allow` sets;
+        ``origins`` are not used."""
         embeddings = self.encoder.embed(queries, batch_size=self.batch_size, max_length=self.max_length)
         return self.premise_index.search(embeddings.numpy(), k, allowed, strategy=self.strategy)

@@ -31,7 +31,8 @@ def evaluate(retriever: Retriever, queries: Sequence[EvalQuery], *, depth: int =
     """Score ``retriever`` on ``queries``, each restricted to its accessible premises; None if no query."""
     if not queries:
         return None
-    hits = retriever.retrieve([q.query for q in queries], depth, [q.allowed for q in queries])
+    hits = retriever.retrieve([q.query for q in queries], depth, [q.allowed for q in queries],
+                              [q.origin for q in queries])
     ranked = [[h.premise_id for h in row] for row in hits]
     positives = [q.positives for q in queries]
     return Scores(recall_at_k(ranked, positives, 1), recall_at_k(ranked, positives, 10), mrr(ranked, positives),
@@ -40,5 +41,6 @@ def evaluate(retriever: Retriever, queries: Sequence[EvalQuery], *, depth: int =
 
 def score_queries(retriever: Retriever, queries: Sequence[EvalQuery], *, depth: int = 100) -> list[QueryScore]:
     """Each query's scores (for intervals and paired comparisons), in the order of ``queries``."""
-    hits = retriever.retrieve([q.query for q in queries], depth, [q.allowed for q in queries]) if queries else []
+    hits = retriever.retrieve([q.query for q in queries], depth, [q.allowed for q in queries],
+                              [q.origin for q in queries]) if queries else []
     return [query_score([h.premise_id for h in row], q.positives) for row, q in zip(hits, queries)]

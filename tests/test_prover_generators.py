@@ -176,11 +176,26 @@ def test_retrieved_premises_stay_within_what_the_theorem_can_see():
     assert calls == ["goal"]  # resolved once per theorem, not once per state
 
 
+def test_premises_are_asked_for_with_where_the_theorem_is():
+    from retrieval.priors import Origin
+
+    class Recording(BM25Retriever):
+        def retrieve(self, queries, k, allowed=None, origins=None):
+            seen.append(origins)
+            return super().retrieve(queries, k, allowed, origins)
+
+    seen: list = []
+    retriever = Recording()
+    retriever.index(PREMISES)
+    RetrievedPremises(retriever, PREMISES).premises([request("⊢ a"), request("⊢ b")], 2)
+    assert seen == [[Origin(THEOREM.path, THEOREM.start.line)] * 2]  # for the hybrid's locality prior
+
+
 def test_a_combined_generator_retrieves_once_per_state_and_suggests_the_same():
     class Counting(BM25Retriever):
-        def retrieve(self, queries, k, allowed=None):
+        def retrieve(self, queries, k, allowed=None, origins=None):
             asked.append(list(queries))
-            return super().retrieve(queries, k, allowed)
+            return super().retrieve(queries, k, allowed, origins)
 
     asked: list[list[str]] = []
     retriever = Counting()

@@ -57,6 +57,25 @@ def test_training_examples_follow_reprover(stored) -> None:
     assert build_dataset(store, repos[1], seed=1).split != data.split
 
 
+def test_queries_say_where_they_come_from_and_usage_counts_the_training_units(stored) -> None:
+    from collections import Counter
+
+    from retrieval.dataset import units
+    from retrieval.priors import Origin
+
+    store, repos = stored
+    data = build_dataset(store, repos[1])
+    theorems = {t.id: t for t in store.theorems(repos[1].id)}
+    for query in data.validation + data.test:
+        theorem = theorems[query.theorem_id]
+        assert query.origin == Origin(theorem.path, theorem.start.line)
+    by_name = {p.full_name: p for p in corpus_for(store, repos[1])[1]}
+    counted = Counter(p.id for tid in data.split.train for u in units(theorems[tid], by_name) for p in u.positives)
+    assert data.usage and data.usage == dict(counted)  # training theorems only: held-out proofs are not counted
+    assert sum(counted.values()) == len(data.train)  # one training example per use
+    assert build_dataset(store, repos[1], negatives=False).usage == data.usage
+
+
 def test_unknown_split_strategy(stored) -> None:
     store, repos = stored
     with pytest.raises(ValueError, match="unknown split strategy"):

@@ -9,7 +9,9 @@ import pytest
 from database.index import Hit
 from database.records import Pos, Premise
 from retrieval.bm25 import BM25Retriever
-from retrieval.hybrid import HybridRetriever, pick_weight, score_mix
+from retrieval.hybrid import PRIOR_WEIGHTS, WEIGHTS, HybridRetriever, Mix, pick_mix, score_mix
+from retrieval.priors import Origin, PremisePriors
+from retrieval.stats import query_score
 
 
 def premise(name: str, code: str) -> Premise:
@@ -35,8 +37,8 @@ class FixedDense:
     def index(self, premises: Sequence[Premise]) -> None:
         pass
 
-    def retrieve(self, queries: Sequence[str], k: int,
-                 allowed: Sequence[Collection[str]] | None = None) -> list[list[Hit]]:
+    def retrieve(self, queries: Sequence[str], k: int, allowed: Sequence[Collection[str]] | None = None,
+                 origins=None) -> list[list[Hit]]:
         rows = []
         for i, _ in enumerate(queries):
             ids = [IDS[n] for n in self.order if allowed is None or IDS[n] in allowed[i]]
@@ -62,6 +64,12 @@ def test_each_ranker_alone_misses_what_the_fusion_finds() -> None:
 
 def _rank(pid: str, hits: list[Hit]) -> int:
     return next(r for r, h in enumerate(hits, 1) if h.premise_id == pid)
+
+
+def pick_weight(dense, lexical, positives) -> float:
+    mix = pick_mix(dense, lexical, positives)
+    assert not mix.uses_priors  # without priors only the dense weight is picked
+    return mix.dense
 
 
 def test_the_mix_weight_is_the_best_on_validation() -> None:
@@ -102,3 +110,80 @@ def test_a_run_ranks_with_the_hybrid_and_keeps_the_weight_it_picked(tmp_path) ->
     assert 0.0 <= saved["weight"] <= 1.0 and saved["validation_queries"] > 0
     retriever = load_retriever(last, tmp_path / "index", 64, lambda: [], ranking="hybrid", fusion="mix")
     assert isinstance(retriever, HybridRetriever) and retriever.weight == saved["weight"]
+    assert (retriever.usage_weight, retriever.locality_weight) == (saved["usage_weight"], saved["locality_weight"])
+    assert (retriever.priors is not None) == (saved["usage_weight"] > 0 or saved["locality_weight"] > 0)
+    if saved["usage_weight"] > 0:  # the counts the prior weighs are kept with the checkpoint
+        assert retriever.priors.counts == json.loads((last / "premise-usage.json").read_text())["usage"]
+
+
+def at(name: str, path: str, line: int) -> Premise:
+    return Premise(name, "theorem", path, Pos(line, 1), Pos(line, 9), f"theorem {name} : True")
+
+
+def test_the_priors_lift_what_both_rankers_miss_and_their_weights_come_from_validation() -> None:
+    # 30 premises; both rankers return p0..p19 (dense) and p10..p29 (BM25) in order; the positives sit at
+    # rank 16–20 of each: outside every top 10 of the mix alone.
+    corpus = [at(f"p{i}", "Other.lean", i + 1) for i in range(28)] + [at("near", "Thm.lean", 90),
+                                                                      at("used", "Lib.lean", 1)]
+    ids = [p.id for p in corpus]
+    dense = [[Hit(pid, 1 - r / 100) for r, pid in enumerate(ids[:20])]] * 2
+    lexical = [[Hit(pid, 30.0 - r) for r, pid in enumerate(ids[10:])]] * 2
+    near, used = ids[28], ids[29]
+    positives = [{near}, {used}]
+    origins = [Origin("Thm.lean", 100), Origin("Thm.lean", 100)]
+    assert all(_rank(pid, score_mix(dense[0], lexical[0], 40, w)) > 10 for pid in (near, used) for w in WEIGHTS)
+    priors = PremisePriors(corpus, {used: 50, ids[0]: 1})
+    mix = pick_mix(dense, lexical, positives, priors=priors, origins=origins)
+    assert mix.usage > 0 and mix.locality > 0  # each prior is needed for one of the two queries
+    hybrid = HybridRetriever.mixing(FixedHits(dense[0]), FixedHits(lexical[0]), mix, priors)
+    rows = hybrid.retrieve(["q", "q"], 10, None, origins)
+    assert [near in {h.premise_id for h in rows[0]}, used in {h.premise_id for h in rows[1]}] == [True, True]
+    # Without origins the locality prior has nothing to go by, and the queries rank as without it.
+    assert near not in {h.premise_id for h in hybrid.retrieve(["q"], 10)[0]}
+    # When the rankers already find the positives, the priors stay unused (the smaller weights win ties).
+    assert not pick_mix(dense, lexical, [{ids[0]}, {ids[1]}], priors=priors, origins=origins).uses_priors
+    with pytest.raises(ValueError, match="prior weights"):
+        Mix(0.5, -0.1)
+
+
+class FixedHits:
+    """A ranker's test double: the same hits for every query."""
+
+    def __init__(self, hits: list[Hit]) -> None:
+        self.hits = hits
+
+    def index(self, premises) -> None:
+        pass
+
+    def retrieve(self, queries, k, allowed=None, origins=None):
+        return [self.hits[:k] for _ in queries]
+
+
+def test_the_vectorised_pick_agrees_with_scoring_every_mix_one_by_one() -> None:
+    import random
+
+    rng = random.Random(7)
+    corpus = [at(f"p{i}", f"F{i % 3}.lean", rng.randrange(1, 400)) for i in range(60)]
+    ids = [p.id for p in corpus]
+    priors = PremisePriors(corpus, {pid: rng.choice([0, 0, 1, 3, 20]) for pid in ids})
+    queries = []
+    for _ in range(25):
+        d = [Hit(pid, round(rng.random(), 2)) for pid in rng.sample(ids, 30)]
+        lx = [Hit(pid, float(rng.randrange(5))) for pid in rng.sample(ids, 30)]  # ties on purpose
+        queries.append((sorted(d, key=lambda h: -h.score), sorted(lx, key=lambda h: -h.score),
+                        set(rng.sample(ids, rng.randrange(0, 4))), Origin(f"F{rng.randrange(3)}.lean", 250)))
+    dense, lexical, positives, origins = (list(x) for x in zip(*queries))
+    picked = pick_mix(dense, lexical, positives, priors=priors, origins=origins)
+
+    def key(mix: Mix):  # the oracle: score_mix on every query, then query_score of its top 10
+        scores = [query_score([h.premise_id for h in score_mix(d, lx, 10, mix.dense, _prior(priors, mix, o))], pos)
+                  for d, lx, pos, o in queries if pos]
+        return (sum(s.recall_at_10 for s in scores), sum(s.reciprocal_rank for s in scores), mix.dense,
+                -mix.usage, -mix.locality)
+
+    grid = [Mix(w, u, f) for w in WEIGHTS for u in PRIOR_WEIGHTS for f in PRIOR_WEIGHTS]
+    assert key(picked) == max(key(m) for m in grid)
+
+
+def _prior(priors: PremisePriors, mix: Mix, origin: Origin):
+    return lambda pid: mix.usage * priors.usage(pid) + mix.locality * priors.locality(pid, origin)
