@@ -234,15 +234,15 @@ def _config(args: argparse.Namespace):
         overrides["acquire.compatible"] = "true"
     if getattr(args, "deps_dir", None):
         overrides["acquire.deps_dirs"] = ",".join(args.deps_dir)
-    config_file = getattr(args, "config", None)
+    config_file, own = getattr(args, "config", None), False
     if config_file is None and getattr(args, "workdir", None):
         saved = Path(args.workdir) / "config.toml"
         # A workdir's own settings: what eval/report/status/prove read, and what a resumed run/train goes on
         # with (defaults that changed since do not creep into a run half done; flags still win).
-        config_file = saved if saved.is_file() and args.command in ("eval", "report", "status", "prove", "run",
-                                                                    "train") else None
+        own = saved.is_file() and args.command in ("eval", "report", "status", "prove", "run", "train")
+        config_file = saved if own else None
     try:
-        return load_config(config_file, overrides)
+        return load_config(config_file, overrides, saved=own)
     except ConfigError as err:
         raise UsageError(str(err)) from None
 

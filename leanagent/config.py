@@ -331,10 +331,18 @@ def _with_model_preset(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "retriever": {**MODEL_PRESETS.get(model, {}), **retriever, "model": model}}
 
 
-def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = None) -> Config:
+ADDED_LATER = {"retriever": {"priors": False}}
+"""Settings added after runs were made whose default does something those runs did not: what a run's saved
+configuration without them goes on with (``saved=True``), so that a resumed run keeps the behaviour it began
+with."""
+
+
+def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = None, *,
+                saved: bool = False) -> Config:
     """The configuration from a TOML file (optional) with ``overrides`` (``"section.key" → value``) on top,
     over the run preset's settings when one is named (``preset``), ``retriever.model = "auto"`` resolved and
-    the model's preset filling the settings still not given.
+    the model's preset filling the settings still not given. ``saved``: the file is a run's own saved
+    configuration, and settings it lacks from :data:`ADDED_LATER` keep the value its run began with.
 
     >>> paper = load_config(None, {"preset": "leanagent", "retriever.seed": "1"})
     >>> paper.retriever.schedule, paper.retriever.accumulate, paper.retriever.split_fraction, paper.retriever.seed
@@ -348,6 +356,8 @@ def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = N
             raise ConfigError(f"{path}: no such configuration file") from None
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    if saved:
+        data = _merge(ADDED_LATER, data)
     data = _merge(data, _nest(overrides or {}))
     if data.get("preset"):
         from leanagent.presets import preset_settings

@@ -83,3 +83,16 @@ def test_settings_with_a_few_words_are_checked() -> None:
     with pytest.raises(ConfigError, match="acquire.extractor must be one of static, traced, auto"):
         load_config(None, {"acquire.extractor": "dynamic"})
     assert load_config(None, {"acquire.extractor": "auto"}).acquire.extractor == "auto"
+
+
+def test_a_saved_run_config_without_a_later_setting_goes_on_as_it_began(tmp_path) -> None:
+    text = dump_config(load_config(None))
+    assert "priors = true" in text  # a run made now saves the setting
+    old = tmp_path / "config.toml"
+    old.write_text(text.replace("priors = true\n", ""))  # a run saved before the priors existed
+    assert load_config(old, saved=True).retriever.priors is False
+    assert load_config(old).retriever.priors is True  # any other file: today's default
+    assert load_config(old, {"retriever.priors": "true"}, saved=True).retriever.priors is True  # flags win
+    now = tmp_path / "now.toml"
+    now.write_text(text)
+    assert load_config(now, saved=True).retriever.priors is True
