@@ -6,9 +6,9 @@ priors (:mod:`retrieval.priors`; usage counted over the learned repositories' tr
 the priors and no encoder (what the priors give without the learned part). Then each ranking is measured once
 on the test queries, pooled over the repositories, against BM25 on the same queries (R@10 miss-rate ratio and
 MRR ratio, 95% paired bootstrap), the fusions against the encoder alone, and the mix with priors against
-the mix without them and against BM25 with them.
+the mix without them and against BM25 with them. ``--per-repo``: then each repository's test figures.
 
-    python bench/bench_hybrid.py rec/A
+    python bench/bench_hybrid.py rec/A [--per-repo]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from retrieval.priors import PremisePriors
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdir", type=Path)
+    parser.add_argument("--per-repo", action="store_true", help="each repository's test figures as well")
     args = parser.parse_args()
     config = load_config(args.workdir / "config.toml")
     r = config.retriever
@@ -56,12 +57,14 @@ def main() -> None:
                    "hybrid mix": HybridRetriever.mixing(dense, bm25, mix),
                    "mix + priors": HybridRetriever.mixing(dense, bm25, with_priors, priors),
                    "bm25 + priors": HybridRetriever.mixing(dense, bm25, lexical_priors, priors)}
+        results = {}
         for split in ("validation", "test"):
             print(f"\n## {split} (the weights were picked on validation: its validation figures are optimistic)")
             print(f"{'ranking':16} {'n':>5} {'R@1':>22} {'R@10':>22} {'MRR':>22} {'miss-rate ratio':>22} "
                   f"{'MRR ratio':>22}")
             for name, ranker in rankers.items():
-                pooled = compare_rankers(store, repos, r, ranker, bm25, split=split, datasets=datasets)[-1]
+                results[split, name] = compare_rankers(store, repos, r, ranker, bm25, split=split, datasets=datasets)
+                pooled = results[split, name][-1]
                 if name == "dense":
                     b = pooled.second
                     print(f"{'bm25':16} {pooled.queries:>5} {_c(b.recall_at_1):>22} {_c(b.recall_at_10):>22} "
@@ -74,6 +77,22 @@ def main() -> None:
                     vs = compare_rankers(store, repos, r, ranker, rankers[other], split=split, datasets=datasets)[-1]
                     print(f"{'':16} {'':>5} {'':>22} {'':>22} {'':>22} {_c(vs.miss_rate_ratio):>22} "
                           f"{_c(vs.mrr_ratio):>22}  (vs {other})")
+
+        if args.per_repo:
+            _per_repo({name: results["test", name] for name in ("dense", "hybrid mix", "mix + priors")})
+
+
+def _per_repo(rows: dict) -> None:
+    """Test R@10 of BM25 and each ranking per repository, and the last ranking's ratios against BM25."""
+    names = list(rows)
+    print(f"\n## test, per repository (R@10; {names[-1]} against BM25: miss-rate ratio, MRR ratio)")
+    print(f"{'repository':36} {'n':>4} {'bm25':>6} " + " ".join(f"{n:>12}" for n in names)
+          + f" {'MRR bm25':>9} {'MRR last':>9} {'miss-rate ratio':>22} {'MRR ratio':>22}")
+    for i, last in enumerate(rows[names[-1]]):
+        line = f"{last.repo[:36]:36} {last.queries:>4} {last.second.recall_at_10.estimate:>6.3f} "
+        line += " ".join(f"{rows[n][i].first.recall_at_10.estimate:>12.3f}" for n in names)
+        print(line + f" {last.second.mrr.estimate:>9.3f} {last.first.mrr.estimate:>9.3f} "
+                     f"{_c(last.miss_rate_ratio):>22} {_c(last.mrr_ratio):>22}")
 
 
 def _c(i) -> str:
