@@ -430,7 +430,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from leanagent.learner import baseline_name, corpus_of, repo_dataset, score_repositories
+    from leanagent.learner import baseline_name, corpus_of, pick_and_save_mix, repo_dataset, score_repositories
     from leanagent.results import run_state
     from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
     from retrieval.loading import load_retriever
@@ -443,9 +443,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.workdir}: no trained checkpoint yet (run `leanagent train` first)")
         repos = list(state.order[: len(state.checkpoints)])
         latest = state.checkpoints[-1]
+        corpus = corpus_of(store, repos)
         bm25 = BM25Retriever()
-        bm25.index(corpus_of(store, repos))
+        bm25.index(corpus)
         bm25_run = is_bm25_checkpoint(wd.checkpoints / latest)
+        datasets = {repo.id: repo_dataset(store, repo, config.retriever) for repo in repos}  # for every ranker
+        if args.pick and not bm25_run:  # the mix's weights again, as the evaluate stage picks them, then kept
+            dense = load_retriever(wd.checkpoints / latest, wd.index, config.retriever.max_length, lambda: corpus)
+            _, _, said = pick_and_save_mix(config.retriever, wd.checkpoints / latest, list(datasets.values()),
+                                           dense, bm25, corpus)
+            print(f"{latest}: {said.lstrip('; ') or 'nothing to pick: the ranking is not a hybrid score mix'}",
+                  file=sys.stderr)
         if args.baseline == "bm25":
             retriever, name = bm25, "bm25"
         elif bm25_run:  # a BM25 run's marker: the same ranker as the baseline, indexed once
@@ -453,15 +461,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         else:  # the latest checkpoint's encoder, alone or fused with BM25 (retriever.ranking)
             name = latest
             retriever = load_retriever(wd.checkpoints / name, wd.index, config.retriever.max_length,
-                                       lambda: corpus_of(store, repos), ranking=config.retriever.ranking,
+                                       lambda: corpus, ranking=config.retriever.ranking,
                                        fusion=config.retriever.fusion)
         if args.compare:
             other = bm25 if args.compare == "bm25" or bm25_run else load_retriever(
-                wd.checkpoints / latest, wd.index, config.retriever.max_length, lambda: corpus_of(store, repos),
+                wd.checkpoints / latest, wd.index, config.retriever.max_length, lambda: corpus,
                 ranking=args.compare, fusion=config.retriever.fusion)
             return _print_comparison(args, store, repos, config.retriever, retriever, other,
-                                     f"{name} ({'bm25' if bm25_run else config.retriever.ranking})")
-        datasets = {repo.id: repo_dataset(store, repo, config.retriever) for repo in repos}  # for both rankers
+                                     f"{name} ({'bm25' if bm25_run else config.retriever.ranking})", datasets)
         records = score_repositories(retriever, store, repos, name, config.retriever, datasets=datasets)
         beside = [] if args.baseline == "bm25" or bm25_run else \
             score_repositories(bm25, store, repos, baseline_name(name), config.retriever, datasets=datasets)
@@ -500,10 +507,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_comparison(args: argparse.Namespace, store, repos, settings, first, second, first_name: str) -> int:
+def _print_comparison(args: argparse.Namespace, store, repos, settings, first, second, first_name: str,
+                      datasets: dict) -> int:
     from leanagent.comparison import compare_rankers
 
-    rows = compare_rankers(store, repos, settings, first, second, split=args.split)
+    rows = compare_rankers(store, repos, settings, first, second, split=args.split, datasets=datasets)
     if args.json:
         def interval(i):  # a ratio over a zero rate has no value: null
             return {k: v if math.isfinite(v) else None for k, v in (("estimate", i.estimate), ("low", i.low),
@@ -676,7 +684,8 @@ def build_parser() -> argparse.ArgumentParser:
         "eval": (cmd_eval, "evaluate the latest checkpoint (or BM25) on every learned repository",
                  "examples:\n  leanagent eval --workdir runs/example --json\n"
                  "  leanagent eval --workdir runs/example --baseline bm25\n"
-                 "  leanagent eval --workdir runs/example --compare bm25     (paired intervals and ratios)"),
+                 "  leanagent eval --workdir runs/example --compare bm25     (paired intervals and ratios)\n"
+                 "  leanagent eval --workdir runs/old --pick --set retriever.priors=true   (re-pick the mix)"),
         "report": (cmd_report, "write the HTML report, metrics.json and summary.md of a run",
                    "example:\n  leanagent report --workdir runs/example"),
         "status": (cmd_status, "which repositories and stages are done, and the current metrics",
@@ -777,6 +786,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "95%% paired bootstrap intervals, R@10 miss-rate ratio and MRR ratio")
             p.add_argument("--split", choices=("test", "validation"), default="test",
                            help="queries for --compare (default: test)")
+            p.add_argument("--pick", action="store_true", help="pick the score mix's weights again on the "
+                           "learned repositories' validation queries (with the priors when retriever.priors is on; "
+                           "a run made before them: --set retriever.priors=true) and keep them with the latest "
+                           "checkpoint")
         if name in ("scan", "curriculum", "eval", "status", "prove", "timesplit"):
             p.add_argument("--json", action="store_true", help="print JSON")
         _add_common(p, name)

@@ -120,6 +120,26 @@ def repo_dataset(store: Store, repo: Repo, settings: RetrieverConfig, *, trainin
                          negatives=training)
 
 
+def pick_and_save_mix(settings: RetrieverConfig, checkpoint_dir: Path, datasets: list, dense, bm25,
+                      corpus: list[Premise]):
+    """The score mix's weights (:class:`~retrieval.hybrid.Mix`), picked on the validation queries of the
+    ``datasets`` (every repository seen) and saved beside the checkpoint, with the priors they weigh (usage
+    counted over those repositories' training units) when ``retriever.priors`` is on; then the priors and a
+    phrase for the log. A dense weight of 0.5, no priors and nothing saved unless the ranking is a ``mix``
+    hybrid."""
+    from retrieval.hybrid import Mix, pick_mix_on
+    from retrieval.loading import save_mix
+    from retrieval.priors import PremisePriors
+
+    if (settings.ranking, settings.fusion) != ("hybrid", "mix"):
+        return Mix(0.5), None, ""
+    queries = [q for data in datasets for q in data.validation]
+    priors = PremisePriors.of(corpus, [data.usage for data in datasets]) if settings.priors else None
+    mix = pick_mix_on(dense, bm25, queries, priors=priors)
+    save_mix(checkpoint_dir, mix, len(queries), priors.counts if priors else None)
+    return mix, priors, f"; hybrid {mix.describe()} (picked on {len(queries)} validation queries)"
+
+
 def score_repositories(retriever, store: Store, repos: list[Repo], checkpoint: str, settings: RetrieverConfig, *,
                        validation_of: Repo | None = None, datasets: dict | None = None) -> list[Evaluation]:
     """Test scores of ``retriever`` on each repository (plus validation on ``validation_of``) as records;
@@ -335,7 +355,8 @@ class Learner:
             retriever, picked = bm25, ""
         else:
             dense = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length, lambda: corpus)
-            mix, priors, picked = self._pick_mix(repo, list(datasets.values()), dense, bm25, corpus)
+            mix, priors, picked = pick_and_save_mix(r, self._checkpoint_dir(repo), list(datasets.values()), dense,
+                                                    bm25, corpus)
             retriever = rank_with(dense, bm25, r.ranking, fusion=r.fusion, mix=mix, priors=priors)
         records = score_repositories(retriever, self.store, seen, checkpoint, r, validation_of=repo,
                                      datasets=datasets)
@@ -402,24 +423,6 @@ class Learner:
         own = next((e for e in records if e.split == "test" and e.repo_id == repo.id), None)
         said = f"; first-tactic hit@64 of {p.generator} {own.hit_at_64:.3f} ({own.cases} theorems)" if own else ""
         return records, said
-
-    def _pick_mix(self, repo: Repo, datasets: list, dense, bm25, corpus: list[Premise]):
-        """The score mix's weights (:class:`~retrieval.hybrid.Mix`), picked on the validation queries of every
-        repository seen (their ``datasets``) and saved beside the checkpoint, with the priors they weigh (usage
-        counted over the seen repositories' training units) when ``retriever.priors`` is on; a dense weight
-        of 0.5, no priors and nothing saved unless the ranking is a ``mix`` hybrid."""
-        from retrieval.hybrid import Mix, pick_mix_on
-        from retrieval.loading import save_mix
-        from retrieval.priors import PremisePriors
-
-        r = self.config.retriever
-        if (r.ranking, r.fusion) != ("hybrid", "mix"):
-            return Mix(0.5), None, ""
-        queries = [q for data in datasets for q in data.validation]
-        priors = PremisePriors.of(corpus, [data.usage for data in datasets]) if r.priors else None
-        mix = pick_mix_on(dense, bm25, queries, priors=priors)
-        save_mix(self._checkpoint_dir(repo), mix, len(queries), priors.counts if priors else None)
-        return mix, priors, f"; hybrid {mix.describe()} (picked on {len(queries)} validation queries)"
 
     def _prove(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         from leanagent.proving import prove_repository, sorry_targets

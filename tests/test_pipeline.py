@@ -138,6 +138,24 @@ def test_kill_9_at_several_moments_then_resume_gives_the_same_database(reference
     assert _tables(db) == _tables(reference / "leanagent.db")
 
 
+def test_eval_picks_the_mix_again_as_the_evaluate_stage_did(reference: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    workdir = tmp_path / "run"
+    shutil.copytree(reference, workdir)
+    last = workdir / "checkpoints" / "03-expr-eval"
+    picked = json.loads((last / "hybrid.json").read_text())
+    assert main(["eval", "--workdir", str(workdir), "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    (last / "hybrid.json").write_text(json.dumps({"format": 1, "weight": 0.5, "validation_queries": 1}))
+    assert main(["eval", "--workdir", str(workdir), "--pick", "--set", "retriever.priors=false", "--json"]) == 0
+    assert json.loads((last / "hybrid.json").read_text())["usage_weight"] == 0.0  # no priors asked for
+    assert "hybrid dense weight" in capsys.readouterr().err
+    assert main(["eval", "--workdir", str(workdir), "--pick", "--json"]) == 0  # the run's own settings
+    assert json.loads((last / "hybrid.json").read_text()) == picked  # the stage's pick, made again
+    assert json.loads(capsys.readouterr().out) == before
+
+
 def test_cli_run_status_eval_report(reference: Path, capsys) -> None:
     assert main(["status", "--workdir", str(reference), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
