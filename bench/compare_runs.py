@@ -1,10 +1,12 @@
 """Retrievers of several runs (and BM25) on the same queries, pooled over repositories, with paired intervals.
 
 Each WORKDIR is a finished ``leanagent train`` / ``run`` over the same repositories file (so the splits are
-the same); its latest checkpoint is scored on the validation and test queries of every repository it
-learned, with the run's own split settings and ranking (``--ranking`` sets one for all). Figures: R@1, R@10
-and MRR with 95% bootstrap intervals over queries; then each run against the first (paired difference of R@10
-and MRR) and against BM25 (R@10 miss-rate ratio, MRR ratio). Choose on validation; report test once.
+the same, whatever order the runs learned them in); its latest checkpoint is scored on the validation and test
+queries of every repository it learned, with the run's own split settings and ranking (``--ranking`` sets one
+for all). Figures: R@1, R@10 and MRR with 95% bootstrap intervals over queries; then each run against the
+first (paired difference of R@10 and MRR) and against BM25 (R@10 miss-rate ratio, MRR ratio); then each run's
+lifelong metrics side by side (average R@10, WF5, FM, CFR, expanded BWT, BWT: from its evaluate stages, as
+``leanagent status`` shows them; no intervals). Choose on validation; report test once.
 
     python bench/compare_runs.py rec/A rec/B rec/C --names ours leanagent cosine-resume
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 from database.store import Store
 from leanagent.config import load_config
 from leanagent.learner import corpus_of, repo_dataset
-from leanagent.results import run_state
+from leanagent.results import report_data, run_state
 from retrieval.bm25 import BM25Retriever
 from retrieval.evaluate import score_queries
 from retrieval.loading import RANKINGS, load_retriever
@@ -39,7 +41,11 @@ def _scores(workdir: Path, split: str, ranking: str | None) -> tuple[list[str], 
         bm25 = BM25Retriever()
         bm25.index(corpus)
         queries = [q for repo in repos for q in getattr(repo_dataset(store, repo, r), split)]
-    keys = [q.theorem_id for q in queries]  # the same theorems, whatever the query's form
+    seen: dict[str, int] = {}
+    keys = []  # the same theorems, whatever the query's form (a theorem's queries numbered, for traced runs)
+    for q in queries:
+        seen[q.theorem_id] = seen.get(q.theorem_id, 0) + 1
+        keys.append(f"{q.theorem_id}#{seen[q.theorem_id]}")
     return keys, {"run": score_queries(learned, queries), "bm25": score_queries(bm25, queries)}
 
 
@@ -60,6 +66,10 @@ def main() -> None:
         runs, bm25s, keys0 = {}, {}, None
         for name, workdir in zip(names, args.workdirs):
             keys, scores = _scores(workdir, split, args.ranking)
+            if keys0 is not None and keys != keys0 and sorted(keys) == sorted(keys0):  # learned in another order
+                where = {key: i for i, key in enumerate(keys)}
+                scores = {k: [v[where[key]] for key in keys0] for k, v in scores.items()}
+                keys = keys0
             if keys0 is not None and keys != keys0:
                 raise SystemExit(f"{workdir}: other {split} theorems than {args.workdirs[0]} (other repositories or "
                                  "split settings): a paired comparison needs the same queries")
@@ -81,6 +91,20 @@ def main() -> None:
                 f10, frr = _column(runs[first], "recall_at_10"), _column(runs[first], "reciprocal_rank")
                 line += f"; vs {first}: ΔR@10 {difference(r10, f10)}, ΔMRR {difference(rr, frr)}"
             print(line)
+    header = " ".join(f"{m:>10s}" for m in LIFELONG)
+    print(f"\n## lifelong metrics (each run's evaluate stages)\n{'run':22s} {header}")
+    for name, workdir in zip(names, args.workdirs):
+        with Store.open(workdir / "leanagent.db") as store:
+            metrics = report_data(store).metrics
+        print(f"{name:22s} " + " ".join(f"{_fmt(metrics.get(key)):>10s}" for key in LIFELONG.values()))
+
+
+LIFELONG = {"avg R@10": "average_recall_at_10", "WF5": "wf5", "FM": "forgetting_measure", "CFR": "cfr",
+            "EBWT": "expanded_bwt", "BWT": "bwt"}
+
+
+def _fmt(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
 
 if __name__ == "__main__":
