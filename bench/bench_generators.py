@@ -3,7 +3,7 @@
 usage: python bench/bench_generators.py WORKDIR [--split test|validation] [--ks 1 8 64] [--premises 8]
            [--retriever none|bm25|dense|hybrid] [--neighbours lexical|dense]
            [--generators templates memory combined model] [--weights 0.5 0.5] [--per-repo]
-           [--whole-proof [--beam 8]] [--sample N]
+           [--whole-proof [--beam 8]] [--sample N] [--tactic-model CHECKPOINT_DIR]
 
 A proxy for a tactic generator's quality that needs no Lean. Cases: every theorem of the chosen split
 (the retriever's split, :func:`prover.tactic_data.tactic_data`) of every repository of the workdir (the
@@ -17,7 +17,9 @@ Generators: ``templates`` (:class:`prover.generators.TemplateGenerator`); ``memo
 outside the validation and test splits; neighbours by BM25 or by the latest checkpoint's encoder);
 ``combined`` (both, :class:`prover.generators.CombinedGenerator` with --weights; with the tactic model too when
 the latest checkpoint has one, the three weighted equally as a run weighs them); ``model`` (that tactic model
-alone). Premises come from --retriever (the latest checkpoint for dense / hybrid).
+alone; ``--tactic-model DIR``: the one saved in checkpoint directory DIR, e.g. the ngram ranker
+``bench/bench_tactic_ranker.py --save DIR`` trained). Premises come from --retriever (the latest checkpoint
+for dense / hybrid).
 
 ``--whole-proof``: whole-proof exact match instead. Cases: the theorems of the split whose proof has at most
 three tactics; a hit at k: the whole proof (every tactic, normalised) among the k best sequences of a beam
@@ -80,6 +82,8 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=None, help="memory: similarity to logit "
                         "(default: the neighbours' own, 0.25 lexical, 0.05 dense)")
     parser.add_argument("--per-repo", action="store_true")
+    parser.add_argument("--tactic-model", default=None, help="model / combined: the tactic model saved in this "
+                        "checkpoint directory (default: the latest checkpoint's)")
     parser.add_argument("--whole-proof", action="store_true",
                         help="whole-proof exact match (proofs of ≤ 3 tactics)")
     parser.add_argument("--beam", type=int, default=8, help="--whole-proof: beam width")
@@ -125,7 +129,7 @@ def main() -> None:
                              num_neighbours=args.memory_k, temperature=args.temperature)
         print(f"memory: {len(memory)} steps, built in {time.perf_counter() - started:.1f} s")
     wanted = learned and {"model", "combined"} & set(args.generators)
-    model = saved_tactic_model(wd.checkpoints / state.checkpoints[-1]) if wanted else None
+    model = saved_tactic_model(args.tactic_model or wd.checkpoints / state.checkpoints[-1]) if wanted else None
     assert model is not None or "model" not in args.generators, "no tactic model in the latest checkpoint"
     for name in args.generators:
         if name == "combined":

@@ -157,14 +157,17 @@ class ProverConfig:
     num_premises: int = 8
     """Premises retrieved per proof state for the generator."""
     tactic_model: str = "auto"
-    """A seq2seq tactic model trained one epoch per repository after the retriever (:mod:`prover.tactic_model`):
-    ``byt5-tiny`` (built here, trained from scratch), a seq2seq directory / hub name to start from (ReProver's
+    """The tactic model trained after the retriever on each repository: ``ngram`` (:mod:`prover.tactic_ranker`,
+    a hashed-n-gram classifier over the tactics seen, a few seconds a repository on a CPU, with replay),
+    ``byt5-tiny`` (a seq2seq model built here and trained from scratch one epoch a repository:
+    :mod:`prover.tactic_model`), a seq2seq directory / hub name to start from (ReProver's
     ``kaiyuy/leandojo-lean4-retriever-tacgen-byt5-small``), ``""`` for none, or ``auto``: ``byt5-tiny`` when
-    training runs on a GPU, none on a CPU (where it costs more than the retriever: docs/benchmarks.md).
-    ``combined`` includes it."""
+    training runs on a GPU, ``ngram`` on a CPU (where the seq2seq model learns nothing measurable:
+    docs/benchmarks.md). ``combined`` includes it."""
     tactic_pairs: int = 2000
-    """(goal, tactic) pairs of a repository the tactic model's epoch sees: a seeded sample of its training
-    steps when it has more (0: all). 2,000 take about 3 minutes on 2 CPU cores (docs/benchmarks.md)."""
+    """(goal, tactic) pairs of a repository the seq2seq tactic model's epoch sees: a seeded sample of its
+    training steps when it has more (0: all; the ngram ranker sees all). 2,000 take about 3 minutes on 2 CPU
+    cores (docs/benchmarks.md)."""
     tactic_eval_cases: int = 50
     """Held-out theorems per repository and split on which the evaluate stage measures a generator that runs
     the tactic model (a seeded sample when there are more; 0: all): a beam of 64 costs ~2 s a theorem on 2 CPU

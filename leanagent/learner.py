@@ -90,12 +90,22 @@ def _device(config: Config) -> str:
 
 
 def tactic_model_of(config: Config) -> str:
-    """The tactic model a run trains: ``prover.tactic_model``, ``auto`` resolved (``byt5-tiny`` on a GPU, none
-    on a CPU); ``""`` for none."""
+    """The tactic model a run trains: ``prover.tactic_model``, ``auto`` resolved (``byt5-tiny`` on a GPU, the
+    ``ngram`` ranker on a CPU); ``""`` for none."""
     start = config.prover.tactic_model
     if start == "auto":
-        return "byt5-tiny" if _device(config) == "cuda" else ""
+        return "byt5-tiny" if _device(config) == "cuda" else "ngram"
     return start
+
+
+def _tactics_said(tactics: dict[str, Any]) -> str:
+    """The tactic model's part of the train stage's summary."""
+    if not tactics:
+        return ""
+    if tactics.get("model") == "ngram":
+        return (f"; tactic ranker: {tactics['pairs']} pairs and {tactics['replayed']} replayed, "
+                f"{tactics['tactics']} tactics known")
+    return f"; tactic model: {tactics['pairs']} of {tactics['of_pairs']} pairs, {tactics['steps']} steps"
 
 
 def corpus_of(store: Store, repos: list[Repo]) -> list[Premise]:
@@ -263,7 +273,7 @@ class Learner:
         if r.ewc_lambda > 0 and examples:
             EWC.estimate(model, examples, lam=r.ewc_lambda, batch_size=r.batch_size,
                          max_length=r.max_length).save(directory / "ewc")
-        tactics = self._train_tactics(repo, directory, previous)
+        tactics = self._train_tactics(repo, directory, previous, seen)
         loss = stats.mean_loss
         resumed = f", resumed at step {stats.state.step - stats.steps}" if r.resume_optimizer and previous else ""
         return {"checkpoint": str(directory.relative_to(self.wd.root)), "examples": len(examples),
@@ -273,17 +283,19 @@ class Learner:
                 "summary": f"{len(examples)} examples, {stats.steps} optimiser steps{resumed}, warm-up {warmup} "
                            f"steps, mean loss {loss:.4f}, validation R@10 {best_r10:.3f} "
                            f"({len(data.validation)} queries)"
-                           + (f"; tactic model: {tactics['pairs']} of {tactics['of_pairs']} pairs, "
-                              f"{tactics['steps']} steps" if tactics else "")}
+                           + _tactics_said(tactics)}
 
-    def _train_tactics(self, repo: Repo, directory: Path, previous: str | None) -> dict[str, Any]:
+    def _train_tactics(self, repo: Repo, directory: Path, previous: str | None, seen: list[Repo]
+                        ) -> dict[str, Any]:
         """One epoch of the tactic model (``prover.tactic_model``) on ``repo``'s training steps, from the previous
-        repository's model; saved in the checkpoint directory. Nothing when there is none to train
-        (:func:`tactic_model_of`: the setting empty, or ``auto`` on a CPU)."""
+        repository's model (the ``ngram`` ranker: :meth:`_train_ranker`); saved in the checkpoint directory.
+        Nothing when the setting is empty."""
         p, r = self.config.prover, self.config.retriever
         start = tactic_model_of(self.config)
         if not start:
             return {}
+        if start == "ngram":
+            return self._train_ranker(repo, directory, previous, seen)
         from prover.tactic_data import tactic_data
         from prover.tactic_model import (TACTIC_MODEL_DIR, load_tactic_model, save_tactic_model, tiny_tactic_model,
                                          train_tactic_epoch)
@@ -305,6 +317,32 @@ class Learner:
         save_tactic_model(model.to("cpu"), tokenizer, directory / TACTIC_MODEL_DIR)
         return {"pairs": epoch.examples, "of_pairs": len(data.train), "steps": epoch.steps,
                 "mean_loss": epoch.mean_loss if epoch.mean_loss == epoch.mean_loss else None}
+
+    def _train_ranker(self, repo: Repo, directory: Path, previous: str | None, seen: list[Repo]
+                      ) -> dict[str, Any]:
+        """The ``ngram`` tactic ranker (:mod:`prover.tactic_ranker`): the previous repository's, grown by
+        ``repo``'s tactics and trained on all its training steps and as many of the earlier repositories'
+        (replay, a seeded sample); saved in the checkpoint directory."""
+        from prover.tactic_data import tactic_data
+        from prover.tactic_ranker import TACTIC_RANKER_DIR, TacticRanker
+
+        r = self.config.retriever
+
+        def pairs_of(old: Repo) -> list[tuple[str, str]]:
+            data = tactic_data(self.store.theorems(old.id, sorry=False), seed=r.seed, strategy=r.split,
+                               fraction=r.split_fraction)
+            return [(e.goal, e.tactic) for e in data.train]
+
+        before = self.wd.root / previous / TACTIC_RANKER_DIR if previous else None
+        ranker = TacticRanker.load(before) if before is not None and before.is_dir() else TacticRanker(seed=r.seed)
+        pairs = pairs_of(repo)
+        own = len(pairs)
+        earlier = [pair for old in seen[:-1] for pair in pairs_of(old)]
+        pairs += random.Random(r.seed).sample(earlier, min(len(earlier), own))
+        loss = ranker.fit(pairs, seed=r.seed)
+        ranker.save(directory / TACTIC_RANKER_DIR)
+        return {"model": "ngram", "pairs": own, "of_pairs": own, "replayed": len(pairs) - own,
+                "tactics": len(ranker), "mean_loss": loss if loss == loss else None}
 
     def _corpus(self, seen: list[Repo]) -> list[Premise]:
         return corpus_of(self.store, seen)

@@ -308,15 +308,21 @@ def neighbours_for(kind: str, checkpoint_dir=None, max_length: int | None = None
 
 
 def saved_tactic_model(model_dir=None):
-    """The run's tactic model saved in checkpoint directory ``model_dir`` as a generator (no premises in its
-    input, as it was trained), or None when that checkpoint has none."""
+    """The run's tactic model saved in checkpoint directory ``model_dir`` as a generator: the ``ngram`` ranker
+    (:mod:`prover.tactic_ranker`) or a seq2seq model (no premises in its input, as it was trained); None when
+    that checkpoint has neither."""
     from pathlib import Path
 
     from prover.generators import Seq2SeqGenerator
     from prover.tactic_model import TACTIC_MODEL_DIR
+    from prover.tactic_ranker import TACTIC_RANKER_DIR, RankerGenerator, TacticRanker
 
-    saved = Path(model_dir) / TACTIC_MODEL_DIR if model_dir else None
-    if saved is None or not saved.is_dir():
+    if not model_dir:
+        return None
+    if (Path(model_dir) / TACTIC_RANKER_DIR).is_dir():
+        return RankerGenerator(TacticRanker.load(Path(model_dir) / TACTIC_RANKER_DIR))
+    saved = Path(model_dir) / TACTIC_MODEL_DIR
+    if not saved.is_dir():
         return None
     return Seq2SeqGenerator.from_pretrained(str(saved), num_premises=0, max_output_tokens=128)
 

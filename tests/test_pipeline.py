@@ -316,6 +316,7 @@ def test_memory_and_combined_generators_of_a_run(reference: Path) -> None:
     from leanagent.workdir import Workdir
     from prover.generators import CombinedGenerator, GenRequest
     from prover.memory import DenseNeighbours, LexicalNeighbours, ProofMemory
+    from prover.tactic_ranker import RankerGenerator
 
     wd = Workdir(reference)
     with Store.open(wd.database) as store:
@@ -341,6 +342,25 @@ def test_memory_and_combined_generators_of_a_run(reference: Path) -> None:
     [row] = combined.generate([GenRequest(state, target)], 200)
     tactics = {s.tactic for s in row}
     assert {"unfold double", "unfold NatBasics.double", "omega"} <= tactics  # memory's and the templates'
+    assert isinstance(combined.generators[-1], RankerGenerator)  # and the ngram ranker the run trained
+
+
+def test_the_default_run_trains_the_ngram_tactic_ranker_progressively(reference: Path) -> None:
+    from leanagent.results import run_state
+    from leanagent.workdir import Workdir
+    from prover.tactic_ranker import TACTIC_RANKER_DIR, TacticRanker
+
+    wd = Workdir(reference)
+    with Store.open(wd.database) as store:
+        state = run_state(store)
+        trained = [state.stages[r.id]["train"]["tactic_model"] for r in state.order]
+    assert [t["model"] for t in trained] == ["ngram"] * 3
+    assert trained[0]["replayed"] == 0 and all(t["replayed"] == min(t["pairs"], sum(u["pairs"] for u in trained[:i]))
+                                               for i, t in enumerate(trained))  # as many earlier pairs as its own
+    rankers = [TacticRanker.load(wd.checkpoints / c / TACTIC_RANKER_DIR) for c in state.checkpoints]
+    assert [len(r) for r in rankers] == [t["tactics"] for t in trained]
+    for before, after in zip(rankers, rankers[1:]):
+        assert after.labels[:len(before)] == before.labels and len(after) > len(before)  # grown, nothing dropped
 
 
 def test_the_generators_lifelong_matrix_is_recorded(reference: Path) -> None:
@@ -449,14 +469,14 @@ def test_a_resumed_run_keeps_its_settings_and_says_when_flags_change_them(tmp_pa
     assert "prover.tactic_pairs 2000 → 7" in caplog.text and "the run goes on with other settings" in caplog.text
 
 
-def test_the_tactic_model_is_trained_by_default_on_a_gpu_only() -> None:
+def test_the_tactic_model_by_default_is_the_seq2seq_one_on_a_gpu_and_the_ngram_ranker_on_a_cpu() -> None:
     from leanagent.learner import tactic_model_of
 
     def start(**settings: str) -> str:
         return tactic_model_of(load_config(None, {f"prover.{k}" if k != "device" else "retriever.device": v
                                                   for k, v in settings.items()}))
 
-    assert start(device="cpu") == "" and start(device="cuda") == "byt5-tiny"  # auto, the default
+    assert start(device="cpu") == "ngram" and start(device="cuda") == "byt5-tiny"  # auto, the default
     assert start(device="cpu", tactic_model="byt5-tiny") == "byt5-tiny" and start(device="cuda", tactic_model="") == ""
     assert start(device="cpu", tactic_model="some/hub-model") == "some/hub-model"
 

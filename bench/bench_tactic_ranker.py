@@ -1,0 +1,95 @@
+"""The tactic ranker's lifelong matrix: trained progressively in a run's order, first-tactic hit@k after each.
+
+usage: python bench/bench_tactic_ranker.py WORKDIR [--epochs 5] [--replay 1.0] [--lr 0.01] [--dim 64]
+           [--split test|validation] [--matrix] [--save DIR]
+
+Replays what the train stage does with ``prover.tactic_model = "ngram"`` (:mod:`prover.tactic_ranker`) over the
+repositories of WORKDIR in the order its run learned them (the retriever is not needed: the ranker does not
+read premises): after each repository, first-tactic hit@1 / 8 / 64 on the chosen split of every repository seen
+so far (:func:`prover.tactic_data.first_tactic_ranks`), then the lifelong metrics of the hit@64 matrix
+(:func:`leanagent.metrics.lifelong_metrics`). Validation picks the settings; the test split is read once.
+Prints the pooled hit@k of the last row with a 95% bootstrap interval and the number of theorems, the seconds
+each repository's training took, and with --matrix the whole matrix. Nothing is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from database.store import Store  # noqa: E402
+from leanagent.config import load_config  # noqa: E402
+from leanagent.metrics import lifelong_metrics  # noqa: E402
+from leanagent.results import run_state  # noqa: E402
+from leanagent.workdir import Workdir  # noqa: E402
+from prover.tactic_data import HIT_KS, first_tactic_cases, first_tactic_ranks, hit_rate, tactic_data  # noqa: E402
+from prover.tactic_ranker import TACTIC_RANKER_DIR, RankerGenerator, TacticRanker  # noqa: E402
+from retrieval.stats import mean_interval  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("workdir")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--replay", type=float, default=1.0)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--split", choices=("test", "validation"), default="validation")
+    parser.add_argument("--matrix", action="store_true")
+    parser.add_argument("--save", default=None, help="a directory to save the last ranker in, as a checkpoint "
+                        "directory holds it (for bench_generators.py --tactic-model DIR)")
+    args = parser.parse_args()
+    wd = Workdir(Path(args.workdir))
+    r = load_config(wd.config if wd.config.is_file() else None).retriever
+    with Store.open(wd.database) as store:
+        state = run_state(store)
+        assert state is not None and state.checkpoints, "no learned repository in this workdir"
+        repos = list(state.order[: len(state.checkpoints)])
+        data = {}
+        for repo in repos:
+            theorems = store.theorems(repo.id, sorry=False)
+            held = tactic_data(theorems, seed=r.seed, strategy=r.split, fraction=r.split_fraction)
+            data[repo.id] = ([(e.goal, e.tactic) for e in held.train], first_tactic_cases(theorems, held, args.split))
+    print(f"{len(repos)} repositories in {args.workdir}'s order; split {args.split}; epochs {args.epochs}, "
+          f"replay {args.replay}, lr {args.lr}, dim {args.dim}")
+    ranker, matrix, seconds, last = TacticRanker(dim=args.dim, seed=r.seed), [], [], {}
+    for i, repo in enumerate(repos):
+        pairs = list(data[repo.id][0])
+        earlier = [p for old in repos[:i] for p in data[old.id][0]]
+        k = min(len(earlier), round(args.replay * len(pairs)))
+        pairs += random.Random(r.seed).sample(earlier, k)
+        started = time.perf_counter()
+        loss = ranker.fit(pairs, epochs=args.epochs, lr=args.lr, seed=r.seed)
+        seconds.append(time.perf_counter() - started)
+        generator = RankerGenerator(ranker)
+        row = []
+        for old in repos[: i + 1]:
+            ranks = first_tactic_ranks(generator, data[old.id][1], max(HIT_KS))
+            row.append(hit_rate(ranks, 64))
+            last[old.id] = ranks
+        matrix.append(row)
+        print(f"{i + 1:2d} {repo.name[:40]:40s} {len(pairs):6d} pairs {len(ranker):6d} tactics loss {loss:.3f} "
+              f"{seconds[-1]:5.1f} s  hit@64 here {row[-1]:.3f} ({len(data[repo.id][1])}), "
+              f"mean {sum(row) / len(row):.3f}")
+    if args.save:
+        ranker.save(Path(args.save) / TACTIC_RANKER_DIR)
+    if args.matrix:
+        for row in matrix:
+            print(" ".join(f"{x:.2f}" for x in row))
+    pooled = [x for ranks in last.values() for x in ranks]
+    for k in HIT_KS:
+        m = mean_interval([1.0 if x is not None and x < k else 0.0 for x in pooled])
+        print(f"pooled hit@{k}: {m.estimate:.3f} [{m.low:.3f}, {m.high:.3f}] ({m.queries} theorems)")
+    metrics = lifelong_metrics(matrix, [row[-1] for row in matrix])
+    print("lifelong metrics of the hit@64 matrix: " + ", ".join(
+        f"{name} {value:.3f}" for name, value in metrics.items() if value is not None))
+    print(f"training: {sum(seconds):.1f} s in all, {max(seconds):.1f} s at most for a repository")
+
+
+if __name__ == "__main__":
+    main()

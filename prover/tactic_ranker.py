@@ -1,0 +1,194 @@
+"""A tactic model that learns on a CPU: hashed n-grams of the goal, a softmax over the tactics seen in training.
+
+Issue 10, item 2b, where no GPU is lent. The seq2seq model (:mod:`prover.tactic_model`) learns nothing
+measurable from 2,000 pairs a repository on 2 CPU cores (docs/benchmarks.md, "The tactic model on a CPU"); a
+fastText-style classifier (Joulin et al., 2017, "Bag of Tricks for Efficient Text Classification") learns a
+repository in seconds there. It never writes a tactic it has not seen: it learns which of the tactics it has
+seen open goals like the one at hand.
+
+* **Features**: the goal's Lean tokens (:func:`extraction.lexer.tokenize`), unigrams and bigrams, those of the
+  target (after the last ``⊢``) kept apart from the hypotheses', hashed (CRC-32: the same in every process)
+  into ``buckets`` rows of a mean :class:`torch.nn.EmbeddingBag`, then one linear layer onto the vocabulary.
+* **Vocabulary**: the training steps' tactics, one label per :func:`~prover.tactic_data.normalise_tactic` form,
+  suggested in its most common spelling where it was first seen.
+* **Progressive**: each repository appends its new tactics as rows (the old rows kept), then ``epochs`` passes
+  of Adam over its pairs and a seeded sample of the earlier repositories' (``replay`` × as many), so that the
+  tactics of the earlier repositories keep their place.
+
+Saved as safetensors with its vocabulary in JSON, atomically (:meth:`TacticRanker.save`, :meth:`load`); as a
+generator (:class:`RankerGenerator`) its scores are log-probabilities over the whole vocabulary. Deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from extraction.lexer import tokenize
+from prover.generators import GenRequest, Suggestion
+from prover.tactic_data import normalise_tactic
+
+__all__ = ["TACTIC_RANKER_DIR", "TacticRanker", "RankerGenerator", "goal_features"]
+
+TACTIC_RANKER_DIR = "tactic-ranker"
+"""The ranker's directory inside a checkpoint directory."""
+
+_FORMAT = 1
+
+
+def goal_features(goal: str, buckets: int) -> list[int]:
+    """Hashed unigrams and bigrams of ``goal``'s tokens, the target's marked apart (at least one feature)."""
+    cut = goal.rfind("⊢")
+    parts = (("h", goal[:cut]), ("t", goal[cut + 1:])) if cut >= 0 else (("t", goal),)
+    grams = []
+    for mark, text in parts:
+        tokens = [t for t in tokenize(text).texts if t]
+        grams += [f"{mark}:{t}" for t in tokens]
+        grams += [f"{mark}:{a} {b}" for a, b in zip(tokens, tokens[1:])]
+    return [zlib.crc32(g.encode()) % buckets for g in grams] or [0]
+
+
+def _head(dim: int, rows: int) -> nn.Linear:
+    """A linear layer onto ``rows`` labels, all zero (``nn.Linear`` itself warns when ``rows`` is 0)."""
+    head = nn.Linear(dim, 1)
+    head.weight = nn.Parameter(torch.zeros(rows, dim))
+    head.bias = nn.Parameter(torch.zeros(rows))
+    head.out_features = rows
+    return head
+
+
+class TacticRanker(nn.Module):
+    """Goal → log-probabilities over the tactics in :attr:`labels` (see the module's text)."""
+
+    def __init__(self, *, buckets: int = 1 << 16, dim: int = 64, seed: int = 0) -> None:
+        super().__init__()
+        self.buckets, self.dim = buckets, dim
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.embedding = nn.EmbeddingBag(buckets, dim, mode="mean", sparse=True)
+            nn.init.normal_(self.embedding.weight, std=0.1)
+        self.out = _head(dim, 0)
+        self.labels: list[str] = []
+        """Normalised tactics, one per output row."""
+        self.spellings: list[str] = []
+        """What each row suggests."""
+        self._row: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def grow(self, tactics: Sequence[str]) -> int:
+        """Append the tactics not yet labels as new rows (weights and biases zero); the number added."""
+        spellings: dict[str, Counter] = {}
+        for tactic in tactics:
+            key = normalise_tactic(tactic)
+            if key not in self._row:
+                spellings.setdefault(key, Counter())[" ".join(tactic.split())] += 1
+        if not spellings:
+            return 0
+        for key, seen in spellings.items():
+            self._row[key] = len(self.labels)
+            self.labels.append(key)
+            self.spellings.append(min(seen, key=lambda s: (-seen[s], s)))
+        old = self.out
+        self.out = _head(self.dim, len(self.labels))
+        with torch.no_grad():
+            self.out.weight[:old.out_features] = old.weight
+            self.out.bias[:old.out_features] = old.bias
+        return len(spellings)
+
+    def forward(self, goals: Sequence[str]) -> torch.Tensor:
+        """Logits ``(len(goals), len(self))``."""
+        return self._logits([goal_features(g, self.buckets) for g in goals])
+
+    def _logits(self, features: Sequence[Sequence[int]]) -> torch.Tensor:
+        flat = torch.tensor([f for fs in features for f in fs], dtype=torch.long)
+        offsets = torch.tensor([0] + [len(fs) for fs in features[:-1]], dtype=torch.long).cumsum(0)
+        return self.out(self.embedding(flat, offsets))
+
+    def fit(self, pairs: Sequence[tuple[str, str]], *, epochs: int = 3, lr: float = 0.01, batch_size: int = 32,
+            seed: int = 3407) -> float:
+        """``epochs`` passes of cross-entropy over (goal, tactic) pairs, their tactics added first; the last
+        pass's mean loss (nan for no pairs)."""
+        self.grow([t for _, t in pairs])
+        rows = [self._row[normalise_tactic(t)] for _, t in pairs]
+        features = [goal_features(g, self.buckets) for g, _ in pairs]  # once, not once an epoch
+        optimisers = (torch.optim.SparseAdam(self.embedding.parameters(), lr=lr),  # the rows a batch touches
+                      torch.optim.Adam(self.out.parameters(), lr=lr))
+        order, shuffle = list(range(len(pairs))), random.Random(seed)
+        self.train()
+        losses: list[float] = []
+        for _ in range(epochs):
+            shuffle.shuffle(order)
+            losses = []
+            for start in range(0, len(order), batch_size):
+                batch = order[start:start + batch_size]
+                loss = nn.functional.cross_entropy(self._logits([features[i] for i in batch]),
+                                                   torch.tensor([rows[i] for i in batch]))
+                for optimiser in optimisers:
+                    optimiser.zero_grad()
+                loss.backward()
+                for optimiser in optimisers:
+                    optimiser.step()
+                losses.append(float(loss.detach()))
+        self.eval()
+        return sum(losses) / len(losses) if losses else float("nan")
+
+    @torch.no_grad()
+    def top(self, goals: Sequence[str], n: int) -> list[list[Suggestion]]:
+        """Per goal, the ``n`` likeliest tactics with their log-probabilities."""
+        if not goals or n <= 0 or not self.labels:
+            return [[] for _ in goals]
+        logprobs = torch.log_softmax(self(goals), dim=-1)
+        values, rows = logprobs.topk(min(n, len(self.labels)), dim=-1)
+        return [[Suggestion(self.spellings[i], float(v)) for v, i in zip(vs.tolist(), ix.tolist())]
+                for vs, ix in zip(values, rows)]
+
+    def save(self, directory: str | Path) -> None:
+        """Weights (safetensors) and vocabulary (JSON) into ``directory``, atomically."""
+        from safetensors.torch import save_file
+
+        from database.index import atomic_directory
+
+        with atomic_directory(directory) as tmp:
+            save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(tmp / "model.safetensors"))
+            (tmp / "ranker.json").write_text(json.dumps(
+                {"format": _FORMAT, "buckets": self.buckets, "dim": self.dim, "labels": self.labels,
+                 "spellings": self.spellings}, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> TacticRanker:
+        """A ranker :meth:`save` wrote."""
+        from safetensors.torch import load_file
+
+        meta = json.loads((Path(directory) / "ranker.json").read_text(encoding="utf-8"))
+        if meta.get("format") != _FORMAT:
+            raise ValueError(f"{directory}: tactic ranker format {meta.get('format')!r}, expected {_FORMAT}")
+        ranker = cls(buckets=int(meta["buckets"]), dim=int(meta["dim"]))
+        ranker.labels, ranker.spellings = list(meta["labels"]), list(meta["spellings"])
+        ranker._row = {key: i for i, key in enumerate(ranker.labels)}
+        ranker.out = _head(ranker.dim, len(ranker.labels))
+        ranker.load_state_dict(load_file(str(Path(directory) / "model.safetensors")))
+        ranker.eval()
+        return ranker
+
+
+class RankerGenerator:
+    """A :class:`TacticRanker` behind the generator interface (premises are not among its inputs)."""
+
+    def __init__(self, ranker: TacticRanker, *, batch: int = 256) -> None:
+        self.ranker = ranker
+        self.batch = batch
+
+    def generate(self, requests: Sequence[GenRequest], n: int) -> list[list[Suggestion]]:
+        out: list[list[Suggestion]] = []
+        for start in range(0, len(requests), self.batch):
+            out += self.ranker.top([r.state for r in requests[start:start + self.batch]], n)
+        return out
