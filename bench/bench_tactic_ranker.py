@@ -1,15 +1,16 @@
 """The tactic ranker's lifelong matrix: trained progressively in a run's order, first-tactic hit@k after each.
 
-usage: python bench/bench_tactic_ranker.py WORKDIR [--epochs 5] [--replay 1.0] [--lr 0.01] [--dim 64]
-           [--split test|validation] [--matrix] [--save DIR]
+usage: python bench/bench_tactic_ranker.py WORKDIR [--epochs 5] [--replay 4] [--replay-min 0] [--lr 0.02]
+           [--dim 64] [--batch 128] [--split validation|test|both] [--matrix] [--save DIR] [--repos N]
 
 Replays what the train stage does with ``prover.tactic_model = "ngram"`` (:mod:`prover.tactic_ranker`) over the
 repositories of WORKDIR in the order its run learned them (the retriever is not needed: the ranker does not
 read premises): after each repository, first-tactic hit@1 / 8 / 64 on the chosen split of every repository seen
 so far (:func:`prover.tactic_data.first_tactic_ranks`), then the lifelong metrics of the hit@64 matrix
-(:func:`leanagent.metrics.lifelong_metrics`). Validation picks the settings; the test split is read once.
-Prints the pooled hit@k of the last row with a 95% bootstrap interval and the number of theorems, the seconds
-each repository's training took, and with --matrix the whole matrix. Nothing is stored.
+(:func:`leanagent.metrics.lifelong_metrics`). Validation picks the settings; the test split is read once
+(``both``: the two from one training). Prints the pooled hit@k of the last row with a 95% bootstrap interval
+and the number of theorems, the seconds each repository's training took, and with --matrix the whole matrix.
+Nothing is stored (but the last ranker, with --save).
 """
 
 from __future__ import annotations
@@ -36,60 +37,70 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("workdir")
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--replay", type=float, default=1.0)
-    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--replay", type=float, default=4.0)
+    parser.add_argument("--lr", type=float, default=0.02)
     parser.add_argument("--dim", type=int, default=64)
-    parser.add_argument("--split", choices=("test", "validation"), default="validation")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--replay-min", type=int, default=0, help="replay at least this many earlier pairs")
+    parser.add_argument("--repos", type=int, default=0, help="only the first N repositories of the order (0: all)")
+    parser.add_argument("--split", choices=("test", "validation", "both"), default="validation")
     parser.add_argument("--matrix", action="store_true")
     parser.add_argument("--save", default=None, help="a directory to save the last ranker in, as a checkpoint "
                         "directory holds it (for bench_generators.py --tactic-model DIR)")
     args = parser.parse_args()
+    splits = ("validation", "test") if args.split == "both" else (args.split,)
     wd = Workdir(Path(args.workdir))
     r = load_config(wd.config if wd.config.is_file() else None).retriever
     with Store.open(wd.database) as store:
         state = run_state(store)
         assert state is not None and state.checkpoints, "no learned repository in this workdir"
-        repos = list(state.order[: len(state.checkpoints)])
-        data = {}
+        repos = list(state.order[: len(state.checkpoints)])[: args.repos or None]
+        data, cases = {}, {}
         for repo in repos:
             theorems = store.theorems(repo.id, sorry=False)
             held = tactic_data(theorems, seed=r.seed, strategy=r.split, fraction=r.split_fraction)
-            data[repo.id] = ([(e.goal, e.tactic) for e in held.train], first_tactic_cases(theorems, held, args.split))
-    print(f"{len(repos)} repositories in {args.workdir}'s order; split {args.split}; epochs {args.epochs}, "
-          f"replay {args.replay}, lr {args.lr}, dim {args.dim}")
-    ranker, matrix, seconds, last = TacticRanker(dim=args.dim, seed=r.seed), [], [], {}
+            data[repo.id] = [(e.goal, e.tactic) for e in held.train]
+            for split in splits:
+                cases[repo.id, split] = first_tactic_cases(theorems, held, split)
+    print(f"{len(repos)} repositories in {args.workdir}'s order; epochs {args.epochs}, replay {args.replay}, "
+          f"at least {args.replay_min}, lr {args.lr}, dim {args.dim}, batch {args.batch}")
+    ranker, seconds = TacticRanker(dim=args.dim, seed=r.seed), []
+    matrices: dict[str, list[list[float]]] = {split: [] for split in splits}
+    last: dict[tuple[str, str], list] = {}
     for i, repo in enumerate(repos):
-        pairs = list(data[repo.id][0])
-        earlier = [p for old in repos[:i] for p in data[old.id][0]]
-        k = min(len(earlier), round(args.replay * len(pairs)))
+        pairs = list(data[repo.id])
+        earlier = [p for old in repos[:i] for p in data[old.id]]
+        k = min(len(earlier), max(round(args.replay * len(pairs)), args.replay_min))
         pairs += random.Random(r.seed).sample(earlier, k)
         started = time.perf_counter()
-        loss = ranker.fit(pairs, epochs=args.epochs, lr=args.lr, seed=r.seed)
+        loss = ranker.fit(pairs, epochs=args.epochs, lr=args.lr, batch_size=args.batch, seed=r.seed)
         seconds.append(time.perf_counter() - started)
         generator = RankerGenerator(ranker)
-        row = []
-        for old in repos[: i + 1]:
-            ranks = first_tactic_ranks(generator, data[old.id][1], max(HIT_KS))
-            row.append(hit_rate(ranks, 64))
-            last[old.id] = ranks
-        matrix.append(row)
+        for split in splits:
+            row = []
+            for old in repos[: i + 1]:
+                last[old.id, split] = first_tactic_ranks(generator, cases[old.id, split], max(HIT_KS))
+                row.append(hit_rate(last[old.id, split], 64))
+            matrices[split].append(row)
+        said = ", ".join(f"{split} hit@64 here {m[-1][-1]:.3f} ({len(cases[repo.id, split])}) mean "
+                         f"{sum(m[-1]) / len(m[-1]):.3f}" for split, m in matrices.items())
         print(f"{i + 1:2d} {repo.name[:40]:40s} {len(pairs):6d} pairs {len(ranker):6d} tactics loss {loss:.3f} "
-              f"{seconds[-1]:5.1f} s  hit@64 here {row[-1]:.3f} ({len(data[repo.id][1])}), "
-              f"mean {sum(row) / len(row):.3f}")
+              f"{seconds[-1]:5.1f} s  {said}")
     if args.save:
         ranker.save(Path(args.save) / TACTIC_RANKER_DIR)
-    if args.matrix:
-        for row in matrix:
-            print(" ".join(f"{x:.2f}" for x in row))
-    pooled = [x for ranks in last.values() for x in ranks]
-    for k in HIT_KS:
-        m = mean_interval([1.0 if x is not None and x < k else 0.0 for x in pooled])
-        print(f"pooled hit@{k}: {m.estimate:.3f} [{m.low:.3f}, {m.high:.3f}] ({m.queries} theorems)")
-    metrics = lifelong_metrics(matrix, [row[-1] for row in matrix])
-    print("lifelong metrics of the hit@64 matrix: " + ", ".join(
-        f"{name} {value:.3f}" for name, value in metrics.items() if value is not None))
+    for split, matrix in matrices.items():
+        print(f"-- {split}")
+        if args.matrix:
+            for row in matrix:
+                print(" ".join(f"{x:.2f}" for x in row))
+        pooled = [x for repo in repos for x in last[repo.id, split]]
+        for k in HIT_KS:
+            m = mean_interval([1.0 if x is not None and x < k else 0.0 for x in pooled])
+            print(f"pooled hit@{k}: {m.estimate:.3f} [{m.low:.3f}, {m.high:.3f}] ({m.queries} theorems)")
+        metrics = lifelong_metrics(matrix, [row[-1] for row in matrix])
+        print("lifelong metrics of the hit@64 matrix: " + ", ".join(
+            f"{name} {value:.3f}" for name, value in metrics.items() if value is not None))
     print(f"training: {sum(seconds):.1f} s in all, {max(seconds):.1f} s at most for a repository")
-
 
 if __name__ == "__main__":
     main()

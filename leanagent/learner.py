@@ -90,11 +90,11 @@ def _device(config: Config) -> str:
 
 
 def tactic_model_of(config: Config) -> str:
-    """The tactic model a run trains: ``prover.tactic_model``, ``auto`` resolved (``byt5-tiny`` on a GPU, the
-    ``ngram`` ranker on a CPU); ``""`` for none."""
+    """The tactic model a run trains: ``prover.tactic_model``, ``auto`` resolved (``byt5-tiny`` on a GPU, none
+    on a CPU: neither model earns its cost there, docs/benchmarks.md); ``""`` for none."""
     start = config.prover.tactic_model
     if start == "auto":
-        return "byt5-tiny" if _device(config) == "cuda" else "ngram"
+        return "byt5-tiny" if _device(config) == "cuda" else ""
     return start
 
 
@@ -321,10 +321,10 @@ class Learner:
     def _train_ranker(self, repo: Repo, directory: Path, previous: str | None, seen: list[Repo]
                       ) -> dict[str, Any]:
         """The ``ngram`` tactic ranker (:mod:`prover.tactic_ranker`): the previous repository's, grown by
-        ``repo``'s tactics and trained on all its training steps and as many of the earlier repositories'
-        (replay, a seeded sample); saved in the checkpoint directory."""
+        ``repo``'s tactics and trained on all its training steps and up to four times as many of the earlier
+        repositories' (replay, a seeded sample); saved in the checkpoint directory."""
         from prover.tactic_data import tactic_data
-        from prover.tactic_ranker import TACTIC_RANKER_DIR, TacticRanker
+        from prover.tactic_ranker import REPLAY, TACTIC_RANKER_DIR, TacticRanker
 
         r = self.config.retriever
 
@@ -338,7 +338,7 @@ class Learner:
         pairs = pairs_of(repo)
         own = len(pairs)
         earlier = [pair for old in seen[:-1] for pair in pairs_of(old)]
-        pairs += random.Random(r.seed).sample(earlier, min(len(earlier), own))
+        pairs += random.Random(r.seed).sample(earlier, min(len(earlier), REPLAY * own))
         loss = ranker.fit(pairs, seed=r.seed)
         ranker.save(directory / TACTIC_RANKER_DIR)
         return {"model": "ngram", "pairs": own, "of_pairs": own, "replayed": len(pairs) - own,

@@ -12,8 +12,8 @@ seen open goals like the one at hand.
 * **Vocabulary**: the training steps' tactics, one label per :func:`~prover.tactic_data.normalise_tactic` form,
   suggested in its most common spelling where it was first seen.
 * **Progressive**: each repository appends its new tactics as rows (the old rows kept), then ``epochs`` passes
-  of Adam over its pairs and a seeded sample of the earlier repositories' (``replay`` × as many), so that the
-  tactics of the earlier repositories keep their place.
+  of Adam over its pairs and a seeded sample of the earlier repositories' (:data:`REPLAY` × as many), so that
+  the tactics of the earlier repositories keep their place.
 
 Saved as safetensors with its vocabulary in JSON, atomically (:meth:`TacticRanker.save`, :meth:`load`); as a
 generator (:class:`RankerGenerator`) its scores are log-probabilities over the whole vocabulary. Deterministic.
@@ -35,12 +35,15 @@ from extraction.lexer import tokenize
 from prover.generators import GenRequest, Suggestion
 from prover.tactic_data import normalise_tactic
 
-__all__ = ["TACTIC_RANKER_DIR", "TacticRanker", "RankerGenerator", "goal_features"]
+__all__ = ["TACTIC_RANKER_DIR", "REPLAY", "TacticRanker", "RankerGenerator", "goal_features"]
 
 TACTIC_RANKER_DIR = "tactic-ranker"
 """The ranker's directory inside a checkpoint directory."""
 
 _FORMAT = 1
+
+REPLAY = 4
+"""Earlier repositories' pairs replayed with a repository's own, as a multiple of its own (a seeded sample)."""
 
 
 def goal_features(goal: str, buckets: int) -> list[int]:
@@ -113,7 +116,7 @@ class TacticRanker(nn.Module):
         offsets = torch.tensor([0] + [len(fs) for fs in features[:-1]], dtype=torch.long).cumsum(0)
         return self.out(self.embedding(flat, offsets))
 
-    def fit(self, pairs: Sequence[tuple[str, str]], *, epochs: int = 3, lr: float = 0.01, batch_size: int = 32,
+    def fit(self, pairs: Sequence[tuple[str, str]], *, epochs: int = 5, lr: float = 0.02, batch_size: int = 128,
             seed: int = 3407) -> float:
         """``epochs`` passes of cross-entropy over (goal, tactic) pairs, their tactics added first; the last
         pass's mean loss (nan for no pairs)."""

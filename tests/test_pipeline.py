@@ -316,7 +316,6 @@ def test_memory_and_combined_generators_of_a_run(reference: Path) -> None:
     from leanagent.workdir import Workdir
     from prover.generators import CombinedGenerator, GenRequest
     from prover.memory import DenseNeighbours, LexicalNeighbours, ProofMemory
-    from prover.tactic_ranker import RankerGenerator
 
     wd = Workdir(reference)
     with Store.open(wd.database) as store:
@@ -342,25 +341,33 @@ def test_memory_and_combined_generators_of_a_run(reference: Path) -> None:
     [row] = combined.generate([GenRequest(state, target)], 200)
     tactics = {s.tactic for s in row}
     assert {"unfold double", "unfold NatBasics.double", "omega"} <= tactics  # memory's and the templates'
-    assert isinstance(combined.generators[-1], RankerGenerator)  # and the ngram ranker the run trained
 
 
-def test_the_default_run_trains_the_ngram_tactic_ranker_progressively(reference: Path) -> None:
+def test_a_run_trains_the_ngram_tactic_ranker_progressively_and_combines_it(tmp_path: Path) -> None:
+    from leanagent.proving import GeneratorRecipe, find_repo
     from leanagent.results import run_state
     from leanagent.workdir import Workdir
-    from prover.tactic_ranker import TACTIC_RANKER_DIR, TacticRanker
+    from prover.generators import CombinedGenerator
+    from prover.tactic_ranker import TACTIC_RANKER_DIR, RankerGenerator, TacticRanker
 
-    wd = Workdir(reference)
+    config = load_config(None, {**SETTINGS, "workdir": str(tmp_path), "prover.tactic_model": "ngram"})
+    assert run(config, EXAMPLES / "repos.txt", until="embed").failures == []
+    wd = Workdir(tmp_path)
     with Store.open(wd.database) as store:
         state = run_state(store)
         trained = [state.stages[r.id]["train"]["tactic_model"] for r in state.order]
+        repo = find_repo(store, "nat-basics")
     assert [t["model"] for t in trained] == ["ngram"] * 3
-    assert trained[0]["replayed"] == 0 and all(t["replayed"] == min(t["pairs"], sum(u["pairs"] for u in trained[:i]))
-                                               for i, t in enumerate(trained))  # as many earlier pairs as its own
+    earlier = [sum(u["pairs"] for u in trained[:i]) for i in range(3)]
+    assert [t["replayed"] for t in trained] == [min(4 * t["pairs"], e) for t, e in zip(trained, earlier)]
+    assert trained[0]["replayed"] == 0 and trained[2]["replayed"] > 0  # up to 4× its own pairs, earlier ones
     rankers = [TacticRanker.load(wd.checkpoints / c / TACTIC_RANKER_DIR) for c in state.checkpoints]
     assert [len(r) for r in rankers] == [t["tactics"] for t in trained]
     for before, after in zip(rankers, rankers[1:]):
         assert after.labels[:len(before)] == before.labels and len(after) > len(before)  # grown, nothing dropped
+    combined = GeneratorRecipe("combined", str(wd.database), repo.id, str(wd.checkpoints / state.checkpoints[-1]),
+                               str(wd.index))()
+    assert isinstance(combined, CombinedGenerator) and isinstance(combined.generators[-1], RankerGenerator)
 
 
 def test_the_generators_lifelong_matrix_is_recorded(reference: Path) -> None:
@@ -469,14 +476,15 @@ def test_a_resumed_run_keeps_its_settings_and_says_when_flags_change_them(tmp_pa
     assert "prover.tactic_pairs 2000 → 7" in caplog.text and "the run goes on with other settings" in caplog.text
 
 
-def test_the_tactic_model_by_default_is_the_seq2seq_one_on_a_gpu_and_the_ngram_ranker_on_a_cpu() -> None:
+def test_the_tactic_model_is_trained_by_default_on_a_gpu_only() -> None:
     from leanagent.learner import tactic_model_of
 
     def start(**settings: str) -> str:
         return tactic_model_of(load_config(None, {f"prover.{k}" if k != "device" else "retriever.device": v
                                                   for k, v in settings.items()}))
 
-    assert start(device="cpu") == "ngram" and start(device="cuda") == "byt5-tiny"  # auto, the default
+    assert start(device="cpu") == "" and start(device="cuda") == "byt5-tiny"  # auto, the default
+    assert start(device="cpu", tactic_model="ngram") == "ngram"
     assert start(device="cpu", tactic_model="byt5-tiny") == "byt5-tiny" and start(device="cuda", tactic_model="") == ""
     assert start(device="cpu", tactic_model="some/hub-model") == "some/hub-model"
 

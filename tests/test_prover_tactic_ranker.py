@@ -30,7 +30,7 @@ def test_it_learns_which_tactic_opens_which_goal() -> None:
     ranker = TacticRanker(seed=0)
     untrained = ranker.top(["n : Nat\n⊢ n ≠ 0"], 4)
     assert untrained == [[]]  # knows no tactic yet
-    loss = ranker.fit(LISTS + NATS + EVEN, epochs=20, seed=1)
+    loss = ranker.fit(LISTS + NATS + EVEN, epochs=20, batch_size=4, seed=1)
     assert loss < 0.5 and len(ranker) == 3
     assert ranks(ranker, LISTS + NATS + EVEN) == [0] * 18
     [row] = ranker.top(["k : Nat\nh : k > 9\n⊢ k ≠ 0"], 3)  # a goal it has not seen, shaped like NATS
@@ -40,20 +40,20 @@ def test_it_learns_which_tactic_opens_which_goal() -> None:
 
 def test_a_later_repository_adds_its_tactics_and_with_replay_keeps_the_old_ones() -> None:
     first = TacticRanker(seed=0)
-    first.fit(LISTS + NATS, epochs=20, seed=1)
+    first.fit(LISTS + NATS, epochs=20, batch_size=4, seed=1)
     weights = first.out.weight[:2].clone()
     assert first.grow(["omega", "omega ", "decide", "decide", "exact  ⟨m + 1, by ring⟩"]) == 2
     assert first.spellings[2:] == ["decide", "exact ⟨m + 1, by ring⟩"]  # whitespace collapsed
     assert torch.equal(first.out.weight[:2], weights) and not first.out.weight[2:].any()  # old rows as they were
     replayed = TacticRanker(seed=0)
-    replayed.fit(LISTS + NATS, epochs=20, seed=1)
-    replayed.fit(EVEN + LISTS[:3] + NATS[:3], epochs=20, seed=1)
+    replayed.fit(LISTS + NATS, epochs=20, batch_size=4, seed=1)
+    replayed.fit(EVEN + LISTS[:3] + NATS[:3], epochs=20, batch_size=4, seed=1)
     assert ranks(replayed, LISTS + NATS + EVEN) == [0] * 18
 
 
 def test_it_saves_loads_and_generates_the_same(tmp_path: Path) -> None:
     ranker = TacticRanker(seed=0, buckets=1 << 10, dim=16)
-    ranker.fit(LISTS + NATS, epochs=5, seed=1)
+    ranker.fit(LISTS + NATS, epochs=5, batch_size=4, seed=1)
     ranker.save(tmp_path / "tactic-ranker")
     loaded = TacticRanker.load(tmp_path / "tactic-ranker")
     goals = [g for g, _ in LISTS + NATS]
