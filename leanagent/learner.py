@@ -177,10 +177,23 @@ class Learner:
         self.config = config
         self.store = store
         self.wd = workdir
+        self._datasets: dict[tuple[str, bool], Any] = {}
 
     def stage(self, stage: str, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         """Run ``stage`` for ``repo`` (learned as ``checkpoint``, after ``seen``); return its record."""
         return getattr(self, f"_{stage}")(repo, checkpoint, seen)
+
+    def _dataset(self, repo: Repo, *, training: bool = False):
+        """:func:`repo_dataset`, built once a run: it is a function of the stored repository and the settings,
+        and replay and the evaluate stage ask again for every earlier repository at each stage (a training
+        dataset serves evaluation too: its queries are the same)."""
+        data = self._datasets.get((repo.id, True))
+        if data is None:
+            data = self._datasets.get((repo.id, training))
+        if data is None:
+            data = self._datasets[repo.id, training] = repo_dataset(self.store, repo, self.config.retriever,
+                                                                    training=training)
+        return data
 
     # ---- checkpoints ----------------------------------------------------------------------------------
 
@@ -227,12 +240,12 @@ class Learner:
         r = self.config.retriever
         previous = self._previous(seen)
         model = self._load(previous)
-        data = repo_dataset(self.store, repo, r, training=True)
+        data = self._dataset(repo, training=True)
         examples = list(data.train)
         if r.replay > 0 and len(seen) > 1:
             import random
 
-            earlier = [e for old in seen[:-1] for e in repo_dataset(self.store, old, r, training=True).train]
+            earlier = [e for old in seen[:-1] for e in self._dataset(old, training=True).train]
             k = min(len(earlier), int(round(r.replay * len(examples))))
             examples += random.Random(r.seed).sample(earlier, k)
         ewc = state = None
@@ -388,7 +401,7 @@ class Learner:
         corpus = self._corpus(seen)
         bm25 = BM25Retriever()
         bm25.index(corpus)
-        datasets = {old.id: repo_dataset(self.store, old, r) for old in seen}  # built once for all three uses
+        datasets = {old.id: self._dataset(old) for old in seen}  # the same for all three uses
         if self._bm25():
             retriever, picked = bm25, ""
         else:
