@@ -1,6 +1,6 @@
 """The tactic ranker's lifelong matrix: trained progressively in a run's order, first-tactic hit@k after each.
 
-usage: python bench/bench_tactic_ranker.py WORKDIR [--epochs 5] [--replay 4] [--replay-min 0] [--lr 0.02]
+usage: python bench/bench_tactic_ranker.py WORKDIR [--epochs 5] [--replay 4] [--replay-min 16000] [--lr 0.02]
            [--dim 64] [--batch 128] [--split validation|test|both] [--matrix] [--save DIR] [--repos N]
 
 Replays what the train stage does with ``prover.tactic_model = "ngram"`` (:mod:`prover.tactic_ranker`) over the
@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.02)
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--replay-min", type=int, default=0, help="replay at least this many earlier pairs")
+    parser.add_argument("--replay-min", type=int, default=16000, help="replay at least this many earlier pairs")
     parser.add_argument("--repos", type=int, default=0, help="only the first N repositories of the order (0: all)")
     parser.add_argument("--split", choices=("test", "validation", "both"), default="validation")
     parser.add_argument("--matrix", action="store_true")

@@ -334,10 +334,11 @@ class Learner:
     def _train_ranker(self, repo: Repo, directory: Path, previous: str | None, seen: list[Repo]
                       ) -> dict[str, Any]:
         """The ``ngram`` tactic ranker (:mod:`prover.tactic_ranker`): the previous repository's, grown by
-        ``repo``'s tactics and trained on all its training steps and up to four times as many of the earlier
-        repositories' (replay, a seeded sample); saved in the checkpoint directory."""
+        ``repo``'s tactics and trained on all its training steps and four times as many of the earlier
+        repositories' (16,000 at least, all when fewer: replay, a seeded sample); saved in the checkpoint
+        directory."""
         from prover.tactic_data import tactic_data
-        from prover.tactic_ranker import REPLAY, TACTIC_RANKER_DIR, TacticRanker
+        from prover.tactic_ranker import REPLAY, REPLAY_MIN, TACTIC_RANKER_DIR, TacticRanker
 
         r = self.config.retriever
 
@@ -351,7 +352,7 @@ class Learner:
         pairs = pairs_of(repo)
         own = len(pairs)
         earlier = [pair for old in seen[:-1] for pair in pairs_of(old)]
-        pairs += random.Random(r.seed).sample(earlier, min(len(earlier), REPLAY * own))
+        pairs += random.Random(r.seed).sample(earlier, min(len(earlier), max(REPLAY * own, REPLAY_MIN)))
         loss = ranker.fit(pairs, seed=r.seed)
         ranker.save(directory / TACTIC_RANKER_DIR)
         return {"model": "ngram", "pairs": own, "of_pairs": own, "replayed": len(pairs) - own,

@@ -12,8 +12,8 @@ seen open goals like the one at hand.
 * **Vocabulary**: the training steps' tactics, one label per :func:`~prover.tactic_data.normalise_tactic` form,
   suggested in its most common spelling where it was first seen.
 * **Progressive**: each repository appends its new tactics as rows (the old rows kept), then ``epochs`` passes
-  of Adam over its pairs and a seeded sample of the earlier repositories' (:data:`REPLAY` × as many), so that
-  the tactics of the earlier repositories keep their place.
+  of Adam over its pairs and a seeded sample of the earlier repositories' (:data:`REPLAY` × as many, at
+  least :data:`REPLAY_MIN`), so that the tactics of the earlier repositories keep more of their place.
 
 Saved as safetensors with its vocabulary in JSON, atomically (:meth:`TacticRanker.save`, :meth:`load`); as a
 generator (:class:`RankerGenerator`) its scores are log-probabilities over the whole vocabulary. Deterministic.
@@ -35,7 +35,7 @@ from extraction.lexer import tokenize
 from prover.generators import GenRequest, Suggestion
 from prover.tactic_data import normalise_tactic
 
-__all__ = ["TACTIC_RANKER_DIR", "REPLAY", "TacticRanker", "RankerGenerator", "goal_features"]
+__all__ = ["TACTIC_RANKER_DIR", "REPLAY", "REPLAY_MIN", "TacticRanker", "RankerGenerator", "goal_features"]
 
 TACTIC_RANKER_DIR = "tactic-ranker"
 """The ranker's directory inside a checkpoint directory."""
@@ -43,7 +43,10 @@ TACTIC_RANKER_DIR = "tactic-ranker"
 _FORMAT = 1
 
 REPLAY = 4
-"""Earlier repositories' pairs replayed with a repository's own, as a multiple of its own (a seeded sample)."""
+"""Earlier repositories' pairs replayed with a repository's own, as a multiple of its own (a seeded sample)..."""
+REPLAY_MIN = 16000
+"""... and at least this many (all there are, when fewer): a small repository's passes then move the shared
+embeddings less (validation FM 0.138 against 0.160 without it, docs/benchmarks.md)."""
 
 
 def goal_features(goal: str, buckets: int) -> list[int]:
