@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import itertools
 import os
 import signal
 import sqlite3
@@ -343,27 +344,36 @@ def test_memory_and_combined_generators_of_a_run(reference: Path) -> None:
     assert {"unfold double", "unfold NatBasics.double", "omega"} <= tactics  # memory's and the templates'
 
 
-def test_a_run_trains_the_ngram_tactic_ranker_progressively_and_combines_it(tmp_path: Path) -> None:
-    from leanagent.proving import GeneratorRecipe, find_repo
+def _run_training_a_tactic_model(tmp_path: Path, until: str, settings: dict[str, str]):
+    """The offline example run until ``until`` with ``settings``: its workdir, state, the train stages' tactic
+    model records and nat-basics."""
+    from leanagent.proving import find_repo
     from leanagent.results import run_state
     from leanagent.workdir import Workdir
-    from prover.generators import CombinedGenerator
-    from prover.tactic_ranker import TACTIC_RANKER_DIR, RankerGenerator, TacticRanker
 
-    config = load_config(None, {**SETTINGS, "workdir": str(tmp_path), "prover.tactic_model": "ngram"})
-    assert run(config, EXAMPLES / "repos.txt", until="embed").failures == []
+    config = load_config(None, {**SETTINGS, "workdir": str(tmp_path), **settings})
+    assert run(config, EXAMPLES / "repos.txt", until=until).failures == []
     wd = Workdir(tmp_path)
     with Store.open(wd.database) as store:
         state = run_state(store)
         trained = [state.stages[r.id]["train"]["tactic_model"] for r in state.order]
         repo = find_repo(store, "nat-basics")
+    return wd, state, trained, repo
+
+
+def test_a_run_trains_the_ngram_tactic_ranker_progressively_and_combines_it(tmp_path: Path) -> None:
+    from leanagent.proving import GeneratorRecipe
+    from prover.generators import CombinedGenerator
+    from prover.tactic_ranker import TACTIC_RANKER_DIR, RankerGenerator, TacticRanker
+
+    wd, state, trained, repo = _run_training_a_tactic_model(tmp_path, "embed", {"prover.tactic_model": "ngram"})
     assert [t["model"] for t in trained] == ["ngram"] * 3
     earlier = [sum(u["pairs"] for u in trained[:i]) for i in range(3)]
     assert [t["replayed"] for t in trained] == [min(max(4 * t["pairs"], 16000), e) for t, e in zip(trained, earlier)]
     assert trained[0]["replayed"] == 0 and trained[2]["replayed"] > 0  # every earlier pair, so few are there
     rankers = [TacticRanker.load(wd.checkpoints / c / TACTIC_RANKER_DIR) for c in state.checkpoints]
     assert [len(r) for r in rankers] == [t["tactics"] for t in trained]
-    for before, after in zip(rankers, rankers[1:]):
+    for before, after in itertools.pairwise(rankers):
         assert after.labels[:len(before)] == before.labels and len(after) > len(before)  # grown, nothing dropped
     combined = GeneratorRecipe("combined", str(wd.database), repo.id, str(wd.checkpoints / state.checkpoints[-1]),
                                str(wd.index))()
@@ -424,20 +434,14 @@ def test_a_bm25_run_fills_its_own_lifelong_matrix(tmp_path: Path, capsys) -> Non
 
 
 def test_a_run_trains_its_tactic_model_progressively_and_combines_it(tmp_path: Path) -> None:
-    from leanagent.proving import GeneratorRecipe, find_repo
-    from leanagent.results import run_state
-    from leanagent.workdir import Workdir
+    from leanagent.proving import GeneratorRecipe
     from prover.generators import CombinedGenerator, GenRequest, Seq2SeqGenerator
     from prover.tactic_model import TACTIC_MODEL_DIR
 
-    config = load_config(None, {**SETTINGS, "workdir": str(tmp_path), "prover.tactic_model": "byt5-tiny",
-                                "prover.tactic_pairs": "6", "prover.tactic_eval_cases": "2"})
-    assert run(config, EXAMPLES / "repos.txt", until="evaluate").failures == []
-    wd = Workdir(tmp_path)
+    wd, state, trained, repo = _run_training_a_tactic_model(
+        tmp_path, "evaluate", {"prover.tactic_model": "byt5-tiny", "prover.tactic_pairs": "6",
+                               "prover.tactic_eval_cases": "2"})
     with Store.open(wd.database) as store:
-        state = run_state(store)
-        trained = [state.stages[r.id]["train"]["tactic_model"] for r in state.order]
-        repo = find_repo(store, "nat-basics")
         target = store.theorems(repo.id, sorry=True)[0]
         cells = store.tactic_evaluations(checkpoint=state.checkpoints[-1])
     assert [t["pairs"] > 0 and t["steps"] > 0 for t in trained] == [True] * 3  # one epoch on each repository
