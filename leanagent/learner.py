@@ -178,6 +178,7 @@ class Learner:
         self.store = store
         self.wd = workdir
         self._datasets: dict[tuple[str, bool], Any] = {}
+        self._pairs: dict[str, list[tuple[str, str]]] = {}
 
     def stage(self, stage: str, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         """Run ``stage`` for ``repo`` (learned as ``checkpoint``, after ``seen``); return its record."""
@@ -194,6 +195,18 @@ class Learner:
             data = self._datasets[repo.id, training] = repo_dataset(self.store, repo, self.config.retriever,
                                                                     training=training)
         return data
+
+    def _tactic_pairs(self, repo: Repo) -> list[tuple[str, str]]:
+        """``repo``'s (goal, tactic) training pairs under the run's split, built once a run (the ranker's
+        replay asks again for every earlier repository at each stage)."""
+        if repo.id not in self._pairs:
+            from prover.tactic_data import tactic_data
+
+            r = self.config.retriever
+            data = tactic_data(self.store.theorems(repo.id, sorry=False), seed=r.seed, strategy=r.split,
+                               fraction=r.split_fraction)
+            self._pairs[repo.id] = [(e.goal, e.tactic) for e in data.train]
+        return self._pairs[repo.id]
 
     # ---- checkpoints ----------------------------------------------------------------------------------
 
@@ -309,7 +322,6 @@ class Learner:
             return {}
         if start == "ngram":
             return self._train_ranker(repo, directory, previous, seen)
-        from prover.tactic_data import tactic_data
         from prover.tactic_model import (TACTIC_MODEL_DIR, load_tactic_model, save_tactic_model, tiny_tactic_model,
                                          train_tactic_epoch)
 
@@ -320,15 +332,13 @@ class Learner:
             model, tokenizer = tiny_tactic_model(seed=r.seed)
         else:
             model, tokenizer = load_tactic_model(start)
-        data = tactic_data(self.store.theorems(repo.id, sorry=False), seed=r.seed, strategy=r.split,
-                           fraction=r.split_fraction)
-        pairs = [(e.goal, e.tactic) for e in data.train]
+        pairs = all_pairs = self._tactic_pairs(repo)
         if 0 < p.tactic_pairs < len(pairs):
             pairs = random.Random(r.seed).sample(pairs, p.tactic_pairs)
         epoch = train_tactic_epoch(model, tokenizer, pairs, batch_size=p.tactic_batch_size, lr=p.tactic_lr,
                                    seed=r.seed, device=_device(self.config))
         save_tactic_model(model.to("cpu"), tokenizer, directory / TACTIC_MODEL_DIR)
-        return {"pairs": epoch.examples, "of_pairs": len(data.train), "steps": epoch.steps,
+        return {"pairs": epoch.examples, "of_pairs": len(all_pairs), "steps": epoch.steps,
                 "mean_loss": epoch.mean_loss if epoch.mean_loss == epoch.mean_loss else None}
 
     def _train_ranker(self, repo: Repo, directory: Path, previous: str | None, seen: list[Repo]
@@ -337,21 +347,14 @@ class Learner:
         ``repo``'s tactics and trained on all its training steps and four times as many of the earlier
         repositories' (16,000 at least, all when fewer: replay, a seeded sample); saved in the checkpoint
         directory."""
-        from prover.tactic_data import tactic_data
         from prover.tactic_ranker import REPLAY, REPLAY_MIN, TACTIC_RANKER_DIR, TacticRanker
 
         r = self.config.retriever
-
-        def pairs_of(old: Repo) -> list[tuple[str, str]]:
-            data = tactic_data(self.store.theorems(old.id, sorry=False), seed=r.seed, strategy=r.split,
-                               fraction=r.split_fraction)
-            return [(e.goal, e.tactic) for e in data.train]
-
         before = self.wd.root / previous / TACTIC_RANKER_DIR if previous else None
         ranker = TacticRanker.load(before) if before is not None and before.is_dir() else TacticRanker(seed=r.seed)
-        pairs = pairs_of(repo)
+        pairs = list(self._tactic_pairs(repo))
         own = len(pairs)
-        earlier = [pair for old in seen[:-1] for pair in pairs_of(old)]
+        earlier = [pair for old in seen[:-1] for pair in self._tactic_pairs(old)]
         pairs += random.Random(r.seed).sample(earlier, min(len(earlier), max(REPLAY * own, REPLAY_MIN)))
         loss = ranker.fit(pairs, seed=r.seed)
         ranker.save(directory / TACTIC_RANKER_DIR)
