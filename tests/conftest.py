@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,15 @@ def _no_minilm_auto(monkeypatch) -> None:
     """Model ``auto`` means ``byt5-tiny`` in every test, whether or not the [minilm] extra is installed, so
     the suite is the same (and fast) everywhere; tests of ``auto`` itself patch this back."""
     monkeypatch.setattr("leanagent.config.minilm_installed", lambda: False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _float32_embeddings() -> Iterator[None]:
+    """Embeddings in float32 in every test and every module's shared run, whatever bf16 this CPU has, so that
+    the figures the tests assert are the same on every machine; the test of bf16 itself patches it back."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("retrieval.encoder.cpu_bf16", lambda: False)
+        yield
 
 
 def run_git(cwd: Path, *args: str) -> str:

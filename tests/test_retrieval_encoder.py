@@ -68,6 +68,25 @@ def test_bucketing_restores_input_order_and_mode(tiny: DualEncoder) -> None:
         tiny.embed(TEXTS, batch_size=0)
 
 
+def test_embeddings_in_bf16_where_the_cpu_has_it(tiny: DualEncoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    exact = tiny.embed(TEXTS)
+    monkeypatch.setattr("retrieval.encoder.cpu_bf16", lambda: True)
+    fast = tiny.embed(TEXTS)
+    assert fast.dtype == torch.float32 and not torch.equal(fast, exact)  # bf16 autocast ran ...
+    assert ((fast * exact).sum(dim=1) > 0.999).all()  # ... and moved no embedding far
+    torch.testing.assert_close(fast.norm(dim=1), torch.ones(len(TEXTS)))
+
+
+def test_cpu_bf16_reads_the_cpu_flags(tmp_path: Path) -> None:
+    from retrieval.encoder import native_bf16
+
+    for flags, native in (("fpu avx2 avx512f", False), ("fpu avx512f avx512_bf16", True), ("fpu amx_bf16", True)):
+        info = tmp_path / f"{native}-{len(flags)}"
+        info.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+        assert native_bf16(info) is native
+    assert native_bf16(tmp_path / "absent") is False
+
+
 def test_truncation_to_max_length(tiny: DualEncoder) -> None:
     # ByT5 keeps max_length - 1 bytes and its end-of-sequence token.
     long, prefix = "abcdefghijklmnop", "abcdefg"
