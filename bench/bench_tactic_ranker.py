@@ -2,6 +2,7 @@
 
 usage: python bench/bench_tactic_ranker.py WORKDIR [--epochs 5] [--replay 4] [--replay-min 16000] [--lr 0.02]
            [--dim 64] [--batch 128] [--split validation|test|both] [--matrix] [--save DIR] [--repos N]
+           [--whole-order]
 
 Replays what the train stage does with ``prover.tactic_model = "ngram"`` (:mod:`prover.tactic_ranker`) over the
 repositories of WORKDIR in the order its run learned them (the retriever is not needed: the ranker does not
@@ -43,6 +44,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--replay-min", type=int, default=16000, help="replay at least this many earlier pairs")
     parser.add_argument("--repos", type=int, default=0, help="only the first N repositories of the order (0: all)")
+    parser.add_argument("--whole-order", action="store_true", help="the run's whole curriculum order, learned or "
+                        "not (the ranker needs no retriever checkpoint: a copy of a workdir's database will do)")
     parser.add_argument("--split", choices=("test", "validation", "both"), default="validation")
     parser.add_argument("--matrix", action="store_true")
     parser.add_argument("--save", default=None, help="a directory to save the last ranker in, as a checkpoint "
@@ -53,8 +56,9 @@ def main() -> None:
     r = load_config(wd.config if wd.config.is_file() else None).retriever
     with Store.open(wd.database) as store:
         state = run_state(store)
-        assert state is not None and state.checkpoints, "no learned repository in this workdir"
-        repos = list(state.order[: len(state.checkpoints)])[: args.repos or None]
+        assert state is not None and (state.checkpoints or args.whole_order), "no learned repository in this workdir"
+        learned = len(state.order) if args.whole_order else len(state.checkpoints)
+        repos = list(state.order[:learned])[: args.repos or None]
         data, cases = {}, {}
         for repo in repos:
             theorems = store.theorems(repo.id, sorry=False)
