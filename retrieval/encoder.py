@@ -40,9 +40,9 @@ _BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 def cpu_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (x86 AVX-512 BF16 or AMX; :func:`native_bf16`).
 
-    There :meth:`DualEncoder.embed` runs under bf16 autocast, as on CUDA: 1.5× faster on 2 cores of an AMD EPYC
-    with all-MiniLM-L6-v2, embeddings within cosine 0.9999 of float32's (docs/benchmarks.md). Elsewhere bf16
-    is emulated and slower, so float32 stays.
+    There :meth:`DualEncoder.embed` runs under bf16 autocast, as on CUDA: a corpus embedded in 0.65–0.79× the
+    time on 2 cores of an AMD EPYC with all-MiniLM-L6-v2, embeddings within cosine 0.9999 of float32's and
+    validation R@10 a tie (docs/benchmarks.md). Elsewhere bf16 is emulated and slower, so float32 stays.
     """
     return native_bf16(Path("/proc/cpuinfo"))
 
