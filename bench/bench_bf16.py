@@ -1,4 +1,4 @@
-"""Float32 against bf16-autocast embedding of one checkpoint: the corpus's embedding time and validation R@10 / MRR.
+"""Float32 against bf16 autocast, one checkpoint: the corpus's embedding time and validation R@10 / MRR.
 
 usage: python bench/bench_bf16.py WORKDIR N CHECKPOINT
 
@@ -38,7 +38,7 @@ def main() -> None:
         seen = list(run_state(store).order[:n])
         queries = [q for repo in seen for q in repo_dataset(store, repo, settings, training=False).validation]
         corpus = corpus_of(store, seen)
-    model = DualEncoder.load(wd.root / "checkpoints" / checkpoint)
+    model = DualEncoder.load(wd.checkpoints / checkpoint)
     print(f"{len(corpus)} premises, {len(queries)} validation queries of {n} repositories")
     scores, seconds = {}, {}
     for bf16 in (False, True):

@@ -17,7 +17,6 @@ Nothing is stored (but the last ranker, with --save).
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from leanagent.metrics import lifelong_metrics  # noqa: E402
 from leanagent.results import run_state  # noqa: E402
 from leanagent.workdir import Workdir  # noqa: E402
 from prover.tactic_data import HIT_KS, first_tactic_cases, first_tactic_ranks, hit_rate, tactic_data  # noqa: E402
-from prover.tactic_ranker import TACTIC_RANKER_DIR, RankerGenerator, TacticRanker  # noqa: E402
+from prover.tactic_ranker import TACTIC_RANKER_DIR, RankerGenerator, TacticRanker, with_replay  # noqa: E402
 from retrieval.stats import mean_interval  # noqa: E402
 
 
@@ -72,10 +71,8 @@ def main() -> None:
     matrices: dict[str, list[list[float]]] = {split: [] for split in splits}
     last: dict[tuple[str, str], list] = {}
     for i, repo in enumerate(repos):
-        pairs = list(data[repo.id])
-        earlier = [p for old in repos[:i] for p in data[old.id]]
-        k = min(len(earlier), max(round(args.replay * len(pairs)), args.replay_min))
-        pairs += random.Random(r.seed).sample(earlier, k)
+        pairs = with_replay(data[repo.id], [p for old in repos[:i] for p in data[old.id]], r.seed,
+                            replay=args.replay, at_least=args.replay_min)
         started = time.perf_counter()
         loss = ranker.fit(pairs, epochs=args.epochs, lr=args.lr, batch_size=args.batch, seed=r.seed)
         seconds.append(time.perf_counter() - started)
@@ -105,6 +102,7 @@ def main() -> None:
         print("lifelong metrics of the hit@64 matrix: " + ", ".join(
             f"{name} {value:.3f}" for name, value in metrics.items() if value is not None))
     print(f"training: {sum(seconds):.1f} s in all, {max(seconds):.1f} s at most for a repository")
+
 
 if __name__ == "__main__":
     main()

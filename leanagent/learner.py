@@ -347,15 +347,13 @@ class Learner:
         ``repo``'s tactics and trained on all its training steps and four times as many of the earlier
         repositories' (16,000 at least, all when fewer: replay, a seeded sample); saved in the checkpoint
         directory."""
-        from prover.tactic_ranker import REPLAY, REPLAY_MIN, TACTIC_RANKER_DIR, TacticRanker
+        from prover.tactic_ranker import TACTIC_RANKER_DIR, TacticRanker, with_replay
 
         r = self.config.retriever
         before = self.wd.root / previous / TACTIC_RANKER_DIR if previous else None
         ranker = TacticRanker.load(before) if before is not None and before.is_dir() else TacticRanker(seed=r.seed)
-        pairs = list(self._tactic_pairs(repo))
-        own = len(pairs)
         earlier = [pair for old in seen[:-1] for pair in self._tactic_pairs(old)]
-        pairs += random.Random(r.seed).sample(earlier, min(len(earlier), max(REPLAY * own, REPLAY_MIN)))
+        pairs, own = with_replay(self._tactic_pairs(repo), earlier, r.seed), len(self._tactic_pairs(repo))
         loss = ranker.fit(pairs, seed=r.seed)
         ranker.save(directory / TACTIC_RANKER_DIR)
         return {"model": "ngram", "pairs": own, "of_pairs": own, "replayed": len(pairs) - own,

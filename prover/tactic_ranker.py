@@ -35,7 +35,8 @@ from extraction.lexer import tokenize
 from prover.generators import GenRequest, Suggestion
 from prover.tactic_data import normalise_tactic
 
-__all__ = ["TACTIC_RANKER_DIR", "REPLAY", "REPLAY_MIN", "TacticRanker", "RankerGenerator", "goal_features"]
+__all__ = ["TACTIC_RANKER_DIR", "REPLAY", "REPLAY_MIN", "TacticRanker", "RankerGenerator", "goal_features",
+           "with_replay"]
 
 TACTIC_RANKER_DIR = "tactic-ranker"
 """The ranker's directory inside a checkpoint directory."""
@@ -47,6 +48,15 @@ REPLAY = 4
 REPLAY_MIN = 16000
 """... and at least this many (all there are, when fewer): a small repository's passes then move the shared
 embeddings less (validation FM 0.138 against 0.160 without it, docs/benchmarks.md)."""
+
+
+def with_replay(own: Sequence[tuple[str, str]], earlier: Sequence[tuple[str, str]], seed: int, *,
+                replay: float = REPLAY, at_least: int = REPLAY_MIN) -> list[tuple[str, str]]:
+    """A repository's ``own`` pairs, then a seeded sample of the ``earlier`` repositories': ``replay`` × as
+    many as its own, at least ``at_least``, all of them when fewer (what one repository's :meth:`~TacticRanker.fit`
+    sees in a run)."""
+    k = min(len(earlier), max(round(replay * len(own)), at_least))
+    return [*own, *random.Random(seed).sample(list(earlier), k)]
 
 
 def goal_features(goal: str, buckets: int) -> list[int]:
