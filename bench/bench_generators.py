@@ -2,13 +2,15 @@
 
 usage: python bench/bench_generators.py WORKDIR [--split test|validation] [--ks 1 8 64] [--premises 8]
            [--retriever none|bm25|dense|hybrid] [--neighbours lexical|dense]
-           [--generators templates memory combined model] [--weights 0.5 0.5] [--per-repo]
+           [--generators templates memory combined base model] [--weights 0.5 0.5] [--per-repo]
+           [--versus templates [base ...]] [--whole-order]
            [--whole-proof [--beam 8]] [--sample N] [--tactic-model CHECKPOINT_DIR]
 
 A proxy for a tactic generator's quality that needs no Lean. Cases: every theorem of the chosen split
 (the retriever's split, :func:`prover.tactic_data.tactic_data`) of every repository of the workdir (the
-learned ones, or every target repository before training) that has a tactic proof. The state is the goal its
-proof starts from (:func:`prover.tactic_data.goal_before`, step 0), the target the proof's first tactic. A hit
+learned ones; before training or with --whole-order, those of the run's order; before the order, every
+target repository) that has a tactic proof. The state is the goal its proof starts from
+(:func:`prover.tactic_data.goal_before`, step 0), the target the proof's first tactic. A hit
 at k is the target among the generator's top k, compared after normalisation (whitespace collapsed, each
 dotted name cut to its last component, since humans write short names and templates full ones).
 
@@ -16,10 +18,11 @@ Generators: ``templates`` (:class:`prover.generators.TemplateGenerator`); ``memo
 (:class:`prover.memory.ProofMemory` over every step of every proved theorem of the workdir's repositories
 outside the validation and test splits; neighbours by BM25 or by the latest checkpoint's encoder);
 ``combined`` (both, :class:`prover.generators.CombinedGenerator` with --weights; with the tactic model too when
-the latest checkpoint has one, the three weighted equally as a run weighs them); ``model`` (that tactic model
+the latest checkpoint has one, the three weighted equally as a run weighs them); ``base`` (templates and
+memory with --weights: combined without the tactic model); ``model`` (that tactic model
 alone; ``--tactic-model DIR``: the one saved in checkpoint directory DIR, e.g. the ngram ranker
-``bench/bench_tactic_ranker.py --save DIR`` trained). Premises come from --retriever (the latest checkpoint
-for dense / hybrid).
+``bench/bench_tactic_ranker.py --save DIR`` trained; a copy of a workdir's database will do then). Premises
+come from --retriever (the latest checkpoint for dense / hybrid).
 
 ``--whole-proof``: whole-proof exact match instead. Cases: the theorems of the split whose proof has at most
 three tactics; a hit at k: the whole proof (every tactic, normalised) among the k best sequences of a beam
@@ -77,6 +80,8 @@ def main() -> None:
     parser.add_argument("--retriever", choices=("none", "bm25", "dense", "hybrid"), default="bm25")
     parser.add_argument("--neighbours", choices=("lexical", "dense"), default="lexical")
     parser.add_argument("--generators", nargs="+", default=["templates", "memory", "combined"])
+    parser.add_argument("--versus", nargs="+", default=["templates"], help="the generators the others' hit@k "
+                        "are compared with, paired")
     parser.add_argument("--weights", type=float, nargs=2, default=[0.5, 0.5], help="combined: templates, memory")
     parser.add_argument("--memory-k", type=int, default=32, help="memory: neighbours per state")
     parser.add_argument("--temperature", type=float, default=None, help="memory: similarity to logit "
@@ -87,6 +92,8 @@ def main() -> None:
     parser.add_argument("--whole-proof", action="store_true",
                         help="whole-proof exact match (proofs of ≤ 3 tactics)")
     parser.add_argument("--beam", type=int, default=8, help="--whole-proof: beam width")
+    parser.add_argument("--whole-order", action="store_true", help="the run's whole curriculum order, learned "
+                        "or not (with --retriever bm25, and --tactic-model for a model)")
     parser.add_argument("--sample", type=int, default=0, help="a seeded sample of this many cases (0: all)")
     args = parser.parse_args()
     wd = Workdir(Path(args.workdir))
@@ -95,7 +102,10 @@ def main() -> None:
     with Store.open(wd.database) as store:
         state = run_state(store)
         learned = list(state.order[: len(state.checkpoints)]) if state and state.checkpoints else []
-        repos = learned or store.repos("target")
+        if args.whole_order:
+            assert state is not None, "no curriculum order in this workdir"
+            learned = []
+        repos = learned or (list(state.order) if state else store.repos("target"))
         if args.retriever in ("dense", "hybrid") or args.neighbours == "dense":
             assert learned, "no checkpoint in this workdir: use --retriever bm25 --neighbours lexical"
         cases, memory_theorems, held = [], [], set()
@@ -120,7 +130,7 @@ def main() -> None:
     generators = {}
     templates = TemplateGenerator(source, num_premises=args.premises)
     memory = None
-    if {"memory", "combined"} & set(args.generators):
+    if {"memory", "combined", "base"} & set(args.generators):
         started = time.perf_counter()
         latest = wd.checkpoints / state.checkpoints[-1] if learned else None
         neighbours = neighbours_for(args.neighbours, latest, r.max_length)
@@ -128,13 +138,15 @@ def main() -> None:
                              kinds={p.full_name: p.kind for p in corpus}, num_premises=args.premises,
                              num_neighbours=args.memory_k, temperature=args.temperature)
         print(f"memory: {len(memory)} steps, built in {time.perf_counter() - started:.1f} s")
-    wanted = learned and {"model", "combined"} & set(args.generators)
+    wanted = (learned or args.tactic_model) and {"model", "combined"} & set(args.generators)
     model = saved_tactic_model(args.tactic_model or wd.checkpoints / state.checkpoints[-1]) if wanted else None
     assert model is not None or "model" not in args.generators, "no tactic model in the latest checkpoint"
     for name in args.generators:
         if name == "combined":
             parts = [templates, memory] + ([model] if model else [])
             generators[name] = CombinedGenerator(parts, None if model else args.weights)
+        elif name == "base":
+            generators[name] = CombinedGenerator([templates, memory], args.weights)
         else:
             generators[name] = {"templates": templates, "memory": memory, "model": model}[name]
     theorems = [t for _, t in cases]
@@ -160,12 +172,12 @@ def main() -> None:
                 if mine:
                     print(f"    {repo.name[:40]:40} {len(mine):>5} "
                           + " ".join(f"{hit_rate(mine, k):>8.3f}" for k in args.ks))
-    if "templates" in generators:
+    for versus in [v for v in args.versus if v in generators]:
         for name in generators:
-            if name != "templates":
+            if name != versus:
                 for k in args.ks:
-                    r_k = ratio(hits_at[name, k], hits_at["templates", k])
-                    print(f"hit@{k} {name} / templates: {r_k.estimate:.2f} [{r_k.low:.2f}, {r_k.high:.2f}] "
+                    r_k = ratio(hits_at[name, k], hits_at[versus, k])
+                    print(f"hit@{k} {name} / {versus}: {r_k.estimate:.2f} [{r_k.low:.2f}, {r_k.high:.2f}] "
                           f"(paired, {r_k.queries} theorems)")
 
 

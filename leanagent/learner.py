@@ -345,8 +345,8 @@ class Learner:
                       ) -> dict[str, Any]:
         """The ``ngram`` tactic ranker (:mod:`prover.tactic_ranker`): the previous repository's, grown by
         ``repo``'s tactics and trained on all its training steps and four times as many of the earlier
-        repositories' (16,000 at least, all when fewer: replay, a seeded sample); saved in the checkpoint
-        directory."""
+        repositories' (16,000 at least, all when fewer: replay, a seeded sample), its steps' tactics counted
+        under ``repo``'s URL; saved in the checkpoint directory."""
         from prover.tactic_ranker import TACTIC_RANKER_DIR, TacticRanker, with_replay
 
         r = self.config.retriever
@@ -355,6 +355,7 @@ class Learner:
         earlier = [pair for old in seen[:-1] for pair in self._tactic_pairs(old)]
         pairs, own = with_replay(self._tactic_pairs(repo), earlier, r.seed), len(self._tactic_pairs(repo))
         loss = ranker.fit(pairs, seed=r.seed)
+        ranker.count(repo.url, [tactic for _, tactic in self._tactic_pairs(repo)])
         ranker.save(directory / TACTIC_RANKER_DIR)
         return {"model": "ngram", "pairs": own, "of_pairs": own, "replayed": len(pairs) - own,
                 "tactics": len(ranker), "mean_loss": loss if loss == loss else None}

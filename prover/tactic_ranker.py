@@ -14,6 +14,11 @@ seen open goals like the one at hand.
 * **Progressive**: each repository appends its new tactics as rows (the old rows kept), then ``epochs`` passes
   of Adam over its pairs and a seeded sample of the earlier repositories' (:data:`REPLAY` × as many, at
   least :data:`REPLAY_MIN`), so that the tactics of the earlier repositories keep more of their place.
+* **The repository's own habits**: how often each tactic opens a step of a repository's training proofs
+  (:meth:`TacticRanker.count`, per repository URL, never overwritten by later repositories); a goal of that
+  repository's theorems is scored ``log_softmax(logits + prior · log(1 + count))`` (:data:`PRIOR`), then mixed
+  with the counts' own distribution (weight :data:`MIX`). Counts are not weights: what a later repository's
+  passes move, they keep.
 
 Saved as safetensors with its vocabulary in JSON, atomically (:meth:`TacticRanker.save`, :meth:`load`); as a
 generator (:class:`RankerGenerator`) its scores are log-probabilities over the whole vocabulary. Deterministic.
@@ -22,6 +27,7 @@ generator (:class:`RankerGenerator`) its scores are log-probabilities over the w
 from __future__ import annotations
 
 import json
+import math
 import random
 import zlib
 from collections import Counter
@@ -35,8 +41,8 @@ from extraction.lexer import tokenize
 from prover.generators import GenRequest, Suggestion
 from prover.tactic_data import normalise_tactic
 
-__all__ = ["TACTIC_RANKER_DIR", "REPLAY", "REPLAY_MIN", "TacticRanker", "RankerGenerator", "goal_features",
-           "with_replay"]
+__all__ = ["TACTIC_RANKER_DIR", "MIX", "PRIOR", "REPLAY", "REPLAY_MIN", "TacticRanker", "RankerGenerator",
+           "goal_features", "with_replay"]
 
 TACTIC_RANKER_DIR = "tactic-ranker"
 """The ranker's directory inside a checkpoint directory."""
@@ -48,6 +54,10 @@ REPLAY = 4
 REPLAY_MIN = 16000
 """... and at least this many (all there are, when fewer): a small repository's passes then move the shared
 embeddings less (validation FM 0.138 against 0.160 without it, docs/benchmarks.md)."""
+PRIOR = 1.0
+"""Weight of the log of a tactic's count in the goal's repository (:meth:`TacticRanker.count`) ..."""
+MIX = 0.25
+"""... and of the counts' own distribution mixed in after (picked on validation, docs/benchmarks.md)."""
 
 
 def with_replay(own: Sequence[tuple[str, str]], earlier: Sequence[tuple[str, str]], seed: int, *,
@@ -96,6 +106,8 @@ class TacticRanker(nn.Module):
         self.spellings: list[str] = []
         """What each row suggests."""
         self._row: dict[str, int] = {}
+        self.counts: dict[str, Counter[int]] = {}
+        """Per repository URL, how many of its training steps each row's tactic is (:meth:`count`)."""
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -119,6 +131,22 @@ class TacticRanker(nn.Module):
             self.out.weight[:old.out_features] = old.weight
             self.out.bias[:old.out_features] = old.bias
         return len(spellings)
+
+    def count(self, context: str, tactics: Sequence[str]) -> None:
+        """Add ``tactics`` (a repository's training steps, new tactics grown as rows) to ``context``'s counts."""
+        self.grow(tactics)
+        self.counts.setdefault(context, Counter()).update(self._row[normalise_tactic(t)] for t in tactics)
+
+    def _prior(self, contexts: Sequence[str | None]) -> torch.Tensor:
+        """``log(1 + count)`` per context and row, zeros for a context (or None) never counted."""
+        distinct = list(dict.fromkeys(contexts))
+        prior = torch.zeros(len(distinct), len(self.labels))
+        for i, context in enumerate(distinct):
+            seen = self.counts.get(context) if context is not None else None
+            if seen:
+                rows, counts = zip(*seen.items())
+                prior[i, list(rows)] = torch.log1p(torch.tensor(counts, dtype=torch.float))
+        return prior[[distinct.index(c) for c in contexts]]
 
     def forward(self, goals: Sequence[str]) -> torch.Tensor:
         """Logits ``(len(goals), len(self))``."""
@@ -158,11 +186,25 @@ class TacticRanker(nn.Module):
         return sum(losses) / len(losses) if losses else float("nan")
 
     @torch.no_grad()
-    def top(self, goals: Sequence[str], n: int) -> list[list[Suggestion]]:
-        """Per goal, the ``n`` likeliest tactics with their log-probabilities."""
+    def top(self, goals: Sequence[str], n: int, contexts: Sequence[str | None] | None = None,
+            prior: float = PRIOR, mix: float = MIX) -> list[list[Suggestion]]:
+        """Per goal, the ``n`` likeliest tactics with their log-probabilities; with ``contexts`` (the goals'
+        repository URLs), ``prior`` × the log of each tactic's count there added before normalising, and then
+        with weight ``mix`` the counts' own distribution mixed in (for a goal whose repository has counts)."""
         if not goals or n <= 0 or not self.labels:
             return [[] for _ in goals]
-        logprobs = torch.log_softmax(self(goals), dim=-1)
+        logits = self(goals)
+        if contexts is not None and (prior or mix):
+            counted = self._prior(contexts)
+            logprobs = torch.log_softmax(logits + prior * counted, dim=-1)
+            if mix:
+                frequency = counted.expm1()
+                total = frequency.sum(dim=-1, keepdim=True)
+                mixed = torch.logaddexp(logprobs + math.log1p(-mix), (frequency / total.clamp(min=1)).log()
+                                        + math.log(mix))
+                logprobs = torch.where(total > 0, mixed, logprobs)  # nothing counted: the ranker alone
+        else:
+            logprobs = torch.log_softmax(logits, dim=-1)
         values, rows = logprobs.topk(min(n, len(self.labels)), dim=-1)
         return [[Suggestion(self.spellings[i], float(v)) for v, i in zip(vs.tolist(), ix.tolist())]
                 for vs, ix in zip(values, rows)]
@@ -177,7 +219,9 @@ class TacticRanker(nn.Module):
             save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(tmp / "model.safetensors"))
             (tmp / "ranker.json").write_text(json.dumps(
                 {"format": _FORMAT, "buckets": self.buckets, "dim": self.dim, "labels": self.labels,
-                 "spellings": self.spellings}, ensure_ascii=False), encoding="utf-8")
+                 "spellings": self.spellings,
+                 "counts": {c: sorted(seen.items()) for c, seen in self.counts.items()}},
+                ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: str | Path) -> TacticRanker:
@@ -190,6 +234,8 @@ class TacticRanker(nn.Module):
         ranker = cls(buckets=int(meta["buckets"]), dim=int(meta["dim"]))
         ranker.labels, ranker.spellings = list(meta["labels"]), list(meta["spellings"])
         ranker._row = {key: i for i, key in enumerate(ranker.labels)}
+        ranker.counts = {c: Counter({int(row): int(n) for row, n in seen})
+                         for c, seen in meta.get("counts", {}).items()}
         ranker.out = _head(ranker.dim, len(ranker.labels))
         ranker.load_state_dict(load_file(str(Path(directory) / "model.safetensors")))
         ranker.eval()
@@ -197,14 +243,19 @@ class TacticRanker(nn.Module):
 
 
 class RankerGenerator:
-    """A :class:`TacticRanker` behind the generator interface (premises are not among its inputs)."""
+    """A :class:`TacticRanker` behind the generator interface (premises are not among its inputs), the counts
+    of the theorem's repository weighted by ``prior``."""
 
-    def __init__(self, ranker: TacticRanker, *, batch: int = 256) -> None:
+    def __init__(self, ranker: TacticRanker, *, batch: int = 256, prior: float = PRIOR,
+                 mix: float = MIX) -> None:
         self.ranker = ranker
         self.batch = batch
+        self.prior, self.mix = prior, mix
 
     def generate(self, requests: Sequence[GenRequest], n: int) -> list[list[Suggestion]]:
         out: list[list[Suggestion]] = []
         for start in range(0, len(requests), self.batch):
-            out += self.ranker.top([r.state for r in requests[start:start + self.batch]], n)
+            batch = requests[start:start + self.batch]
+            out += self.ranker.top([r.state for r in batch], n, [r.theorem.url for r in batch], self.prior,
+                                    self.mix)
         return out

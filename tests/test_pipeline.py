@@ -375,6 +375,10 @@ def test_a_run_trains_the_ngram_tactic_ranker_progressively_and_combines_it(tmp_
     assert [len(r) for r in rankers] == [t["tactics"] for t in trained]
     for before, after in itertools.pairwise(rankers):
         assert after.labels[:len(before)] == before.labels and len(after) > len(before)  # grown, nothing dropped
+        assert {u: after.counts[u] for u in before.counts} == before.counts  # earlier counts kept as they were
+    urls = [r.url for r in state.order[:3]]
+    assert [list(r.counts) for r in rankers] == [urls[:1], urls[:2], urls]  # each one's tactics under its URL
+    assert sum(rankers[-1].counts[urls[0]].values()) == trained[0]["pairs"]  # one per training step
     combined = GeneratorRecipe("combined", str(wd.database), repo.id, str(wd.checkpoints / state.checkpoints[-1]),
                                str(wd.index))()
     assert isinstance(combined, CombinedGenerator) and isinstance(combined.generators[-1], RankerGenerator)
