@@ -90,11 +90,12 @@ def _device(config: Config) -> str:
 
 
 def tactic_model_of(config: Config) -> str:
-    """The tactic model a run trains: ``prover.tactic_model``, ``auto`` resolved (``byt5-tiny`` on a GPU, none
-    on a CPU: neither model earns its cost there, docs/benchmarks.md); ``""`` for none."""
+    """The tactic model a run trains: ``prover.tactic_model``, ``auto`` resolved (``byt5-tiny`` on a GPU, the
+    ``ngram`` ranker on a CPU, where the seq2seq model learns nothing measurable: docs/benchmarks.md); ``""`` for
+    none."""
     start = config.prover.tactic_model
     if start == "auto":
-        return "byt5-tiny" if _device(config) == "cuda" else ""
+        return "byt5-tiny" if _device(config) == "cuda" else "ngram"
     return start
 
 

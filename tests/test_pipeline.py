@@ -484,14 +484,14 @@ def test_a_resumed_run_keeps_its_settings_and_says_when_flags_change_them(tmp_pa
     assert "prover.tactic_pairs 2000 → 7" in caplog.text and "the run goes on with other settings" in caplog.text
 
 
-def test_the_tactic_model_is_trained_by_default_on_a_gpu_only() -> None:
+def test_the_tactic_model_by_default_is_the_ranker_on_a_cpu_and_the_seq2seq_model_on_a_gpu() -> None:
     from leanagent.learner import tactic_model_of
 
     def start(**settings: str) -> str:
         return tactic_model_of(load_config(None, {f"prover.{k}" if k != "device" else "retriever.device": v
                                                   for k, v in settings.items()}))
 
-    assert start(device="cpu") == "" and start(device="cuda") == "byt5-tiny"  # auto, the default
+    assert start(device="cpu") == "ngram" and start(device="cuda") == "byt5-tiny"  # auto, the default
     assert start(device="cpu", tactic_model="ngram") == "ngram"
     assert start(device="cpu", tactic_model="byt5-tiny") == "byt5-tiny" and start(device="cuda", tactic_model="") == ""
     assert start(device="cpu", tactic_model="some/hub-model") == "some/hub-model"
