@@ -53,6 +53,9 @@ def main() -> None:
                         "with, comma-separated (0: the ranker alone)")
     parser.add_argument("--mixes", default=str(MIX), help="weights of the counts' own distribution mixed in, "
                         "comma-separated")
+    parser.add_argument("--later-embedding-lr", type=float, default=None, help="the n-gram embeddings' learning "
+                        "rate after the first --after repositories (0: frozen; default: --lr)")
+    parser.add_argument("--after", type=int, default=1)
     parser.add_argument("--snapshots", default=None, help="a directory for each repository's ranker")
     parser.add_argument("--matrix", action="store_true")
     parser.add_argument("--save", default=None, help="a directory to save the last ranker in, as a checkpoint "
@@ -88,7 +91,8 @@ def main() -> None:
         if snapshot is not None and snapshot.is_dir():
             ranker, loss = TacticRanker.load(snapshot), float("nan")
         else:
-            loss = ranker.fit(pairs, epochs=args.epochs, lr=args.lr, batch_size=args.batch, seed=r.seed)
+            loss = ranker.fit(pairs, epochs=args.epochs, lr=args.lr, batch_size=args.batch, seed=r.seed,
+                              embedding_lr=args.later_embedding_lr if i >= args.after else None)
             ranker.count(url[repo.id], [t for _, t in data[repo.id]])
             if snapshot is not None:
                 ranker.save(snapshot)

@@ -158,14 +158,17 @@ class TacticRanker(nn.Module):
         return self.out(self.embedding(flat, offsets))
 
     def fit(self, pairs: Sequence[tuple[str, str]], *, epochs: int = 5, lr: float = 0.02, batch_size: int = 128,
-            seed: int = 3407) -> float:
+            seed: int = 3407, embedding_lr: float | None = None) -> float:
         """``epochs`` passes of cross-entropy over (goal, tactic) pairs, their tactics added first; the last
-        pass's mean loss (nan for no pairs)."""
+        pass's mean loss (nan for no pairs). The n-gram embeddings learn at ``embedding_lr`` (``lr`` when None;
+        0: frozen)."""
         self.grow([t for _, t in pairs])
         rows = [self._row[normalise_tactic(t)] for _, t in pairs]
         features = [goal_features(g, self.buckets) for g, _ in pairs]  # once, not once an epoch
-        optimisers = (torch.optim.SparseAdam(self.embedding.parameters(), lr=lr),  # the rows a batch touches
-                      torch.optim.Adam(self.out.parameters(), lr=lr))
+        embedding_lr = lr if embedding_lr is None else embedding_lr
+        self.embedding.weight.requires_grad_(embedding_lr > 0)
+        optimisers = ((torch.optim.SparseAdam(self.embedding.parameters(), lr=embedding_lr),)  # rows a batch touches
+                      if embedding_lr > 0 else ()) + (torch.optim.Adam(self.out.parameters(), lr=lr),)
         order, shuffle = list(range(len(pairs))), random.Random(seed)
         self.train()
         losses: list[float] = []
@@ -183,6 +186,7 @@ class TacticRanker(nn.Module):
                     optimiser.step()
                 losses.append(float(loss.detach()))
         self.eval()
+        self.embedding.weight.requires_grad_(True)
         return sum(losses) / len(losses) if losses else float("nan")
 
     @torch.no_grad()

@@ -93,3 +93,12 @@ def test_a_repositorys_own_tactic_counts_lift_its_tactics_for_its_goals_only(tmp
     loaded = TacticRanker.load(tmp_path / "r")
     assert loaded.counts == ranker.counts
     assert RankerGenerator(loaded, prior=4.0, mix=0.0).generate([request(goal)], 3) == [here]
+
+
+def test_frozen_embeddings_leave_the_n_gram_rows_as_they_were_and_train_the_tactic_rows() -> None:
+    ranker = TacticRanker(seed=0, buckets=1 << 10, dim=16)
+    ranker.fit(LISTS, epochs=2, batch_size=4, seed=1)
+    embeddings, head = ranker.embedding.weight.clone(), ranker.out.weight.clone()
+    ranker.fit(NATS + LISTS[:2], epochs=20, batch_size=4, seed=1, embedding_lr=0.0)
+    assert torch.equal(ranker.embedding.weight, embeddings) and ranker.embedding.weight.requires_grad
+    assert not torch.equal(ranker.out.weight[:1], head) and ranks(ranker, NATS) == [0] * 6  # learned on the head
