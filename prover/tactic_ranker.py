@@ -248,7 +248,7 @@ class TacticRanker(nn.Module):
 
 class RankerGenerator:
     """A :class:`TacticRanker` behind the generator interface (premises are not among its inputs), the counts
-    of the theorem's repository weighted by ``prior``."""
+    of the request's theorem's repository weighed in with ``prior`` and ``mix`` (:meth:`TacticRanker.top`)."""
 
     def __init__(self, ranker: TacticRanker, *, batch: int = 256, prior: float = PRIOR,
                  mix: float = MIX) -> None:
