@@ -12,9 +12,11 @@ so far (:func:`prover.tactic_data.first_tactic_ranks`), then the lifelong metric
 (``both``: the two from one training); each weight of ``--priors`` (the repository's tactic counts,
 :data:`prover.tactic_ranker.PRIOR`; 0: none) with each of ``--mixes`` (their distribution mixed in) is scored
 from the same training; ``--snapshots DIR`` keeps each repository's ranker there and loads it from there when
-present (a second scoring pass trains nothing). Prints the pooled hit@k of the last row with a 95% bootstrap interval
-and the number of theorems, the seconds each repository's training took, and with --matrix the whole matrix.
-Nothing is stored (but the last ranker, with --save).
+present (a second scoring pass trains nothing). Prints the pooled hit@k of the last row with a 95% bootstrap
+interval and the number of theorems, the seconds each repository's training took, and with --matrix the whole
+matrix; and, with its interval, what the earlier repositories' theorems lost: their hit@64 right after their
+own repository minus at the end, per theorem (FM is a mean of per-repository drops, noisy on small
+repositories). Nothing else is stored (but the last ranker, with --save).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from leanagent.results import run_state  # noqa: E402
 from leanagent.workdir import Workdir  # noqa: E402
 from prover.tactic_data import HIT_KS, first_tactic_cases, first_tactic_ranks, hit_rate, tactic_data  # noqa: E402
 from prover.tactic_ranker import MIX, PRIOR, TACTIC_RANKER_DIR, RankerGenerator, TacticRanker, with_replay  # noqa: E402
-from retrieval.stats import mean_interval  # noqa: E402
+from retrieval.stats import difference, mean_interval  # noqa: E402
 
 
 def main() -> None:
@@ -83,6 +85,7 @@ def main() -> None:
     ranker, seconds = TacticRanker(dim=args.dim, seed=r.seed), []
     matrices: dict[tuple[tuple[float, float], str], list[list[float]]] = {column: [] for column in columns}
     last: dict[tuple[str, tuple[float, float], str], list] = {}
+    learnt: dict[tuple[str, tuple[float, float], str], list] = {}  # ranks right after the repository's own
     for i, repo in enumerate(repos):
         pairs = with_replay(data[repo.id], [p for old in repos[:i] for p in data[old.id]], r.seed,
                             replay=args.replay, at_least=args.replay_min)
@@ -102,6 +105,7 @@ def main() -> None:
             for old in repos[: i + 1]:
                 last[old.id, (prior, mix), split] = first_tactic_ranks(generator, cases[old.id, split], max(HIT_KS))
                 row.append(hit_rate(last[old.id, (prior, mix), split], 64))
+            learnt[repo.id, (prior, mix), split] = last[repo.id, (prior, mix), split]
             matrices[(prior, mix), split].append(row)
         said = ", ".join(f"{split} prior {p:g} mix {m:g}: hit@64 here {x[-1][-1]:.3f} ({len(cases[repo.id, split])}) "
                          f"mean {sum(x[-1]) / len(x[-1]):.3f}" for ((p, m), split), x in matrices.items())
@@ -118,6 +122,12 @@ def main() -> None:
         for k in HIT_KS:
             m = mean_interval([1.0 if x is not None and x < k else 0.0 for x in pooled])
             print(f"pooled hit@{k}: {m.estimate:.3f} [{m.low:.3f}, {m.high:.3f}] ({m.queries} theorems)")
+        then = [x is not None and x < 64 for repo in repos[:-1] for x in learnt[repo.id, (prior, mix), split]]
+        now = [x is not None and x < 64 for repo in repos[:-1] for x in last[repo.id, (prior, mix), split]]
+        lost = difference([float(x) for x in then], [float(x) for x in now])
+        print(f"forgotten, per theorem: hit@64 of the earlier repositories' theorems right after their own "
+              f"repository minus at the end {lost.estimate:.3f} [{lost.low:.3f}, {lost.high:.3f}] "
+              f"({lost.queries} theorems)")
         metrics = lifelong_metrics(matrix, [row[-1] for row in matrix])
         print("lifelong metrics of the hit@64 matrix: " + ", ".join(
             f"{name} {value:.3f}" for name, value in metrics.items() if value is not None))
