@@ -346,8 +346,9 @@ class Learner:
                       ) -> dict[str, Any]:
         """The ``ngram`` tactic ranker (:mod:`prover.tactic_ranker`): the previous repository's, grown by
         ``repo``'s tactics and trained on all its training steps and four times as many of the earlier
-        repositories' (16,000 at least, all when fewer: replay, a seeded sample), its steps' tactics counted
-        under ``repo``'s URL; saved in the checkpoint directory."""
+        repositories' (16,000 at least, all when fewer: replay, a seeded sample; the n-gram embeddings frozen
+        after ``prover.tactic_freeze_after`` repositories), its steps' tactics counted under ``repo``'s URL;
+        saved in the checkpoint directory."""
         from prover.tactic_ranker import TACTIC_RANKER_DIR, TacticRanker, with_replay
 
         r = self.config.retriever
@@ -355,7 +356,8 @@ class Learner:
         ranker = TacticRanker.load(before) if before is not None and before.is_dir() else TacticRanker(seed=r.seed)
         earlier = [pair for old in seen[:-1] for pair in self._tactic_pairs(old)]
         pairs, own = with_replay(self._tactic_pairs(repo), earlier, r.seed), len(self._tactic_pairs(repo))
-        loss = ranker.fit(pairs, seed=r.seed)
+        frozen = 0 < self.config.prover.tactic_freeze_after < len(seen)
+        loss = ranker.fit(pairs, seed=r.seed, embedding_lr=0.0 if frozen else None)
         ranker.count(repo.url, [tactic for _, tactic in self._tactic_pairs(repo)])
         ranker.save(directory / TACTIC_RANKER_DIR)
         return {"model": "ngram", "pairs": own, "of_pairs": own, "replayed": len(pairs) - own,

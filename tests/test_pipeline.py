@@ -384,6 +384,24 @@ def test_a_run_trains_the_ngram_tactic_ranker_progressively_and_combines_it(tmp_
     assert isinstance(combined, CombinedGenerator) and isinstance(combined.generators[-1], RankerGenerator)
 
 
+def test_tactic_freeze_after_leaves_the_rankers_n_gram_embeddings_as_the_first_repository_left_them(
+        tmp_path: Path) -> None:
+    import torch
+
+    from leanagent.config import ConfigError
+    from prover.tactic_ranker import TACTIC_RANKER_DIR, TacticRanker
+
+    wd, state, trained, _ = _run_training_a_tactic_model(
+        tmp_path, "embed", {"prover.tactic_model": "ngram", "prover.tactic_freeze_after": "1"})
+    rankers = [TacticRanker.load(wd.checkpoints / c / TACTIC_RANKER_DIR) for c in state.checkpoints]
+    first, second, third = (r.embedding.weight for r in rankers)
+    assert torch.equal(first, second) and torch.equal(second, third)  # frozen after the first ...
+    assert not torch.equal(rankers[1].out.weight[:len(rankers[0])], rankers[0].out.weight)  # ... the rows still learn
+    assert len(rankers[2]) > len(rankers[1]) > len(rankers[0]) and [t["model"] for t in trained] == ["ngram"] * 3
+    with pytest.raises(ConfigError, match="tactic_freeze_after"):
+        load_config(None, {"prover.tactic_freeze_after": "-1"})
+
+
 def test_the_generators_lifelong_matrix_is_recorded(reference: Path) -> None:
     from leanagent.results import run_state
 
