@@ -124,10 +124,11 @@ def main() -> None:
             print(f"pooled hit@{k}: {m.estimate:.3f} [{m.low:.3f}, {m.high:.3f}] ({m.queries} theorems)")
         then = [x is not None and x < 64 for repo in repos[:-1] for x in learnt[repo.id, (prior, mix), split]]
         now = [x is not None and x < 64 for repo in repos[:-1] for x in last[repo.id, (prior, mix), split]]
-        lost = difference([float(x) for x in then], [float(x) for x in now])
-        print(f"forgotten, per theorem: hit@64 of the earlier repositories' theorems right after their own "
-              f"repository minus at the end {lost.estimate:.3f} [{lost.low:.3f}, {lost.high:.3f}] "
-              f"({lost.queries} theorems)")
+        if then:
+            lost = difference([float(x) for x in then], [float(x) for x in now])
+            print(f"forgotten, per theorem: hit@64 of the earlier repositories' theorems right after their own "
+                  f"repository minus at the end {lost.estimate:.3f} [{lost.low:.3f}, {lost.high:.3f}] "
+                  f"({lost.queries} theorems)")
         metrics = lifelong_metrics(matrix, [row[-1] for row in matrix])
         print("lifelong metrics of the hit@64 matrix: " + ", ".join(
             f"{name} {value:.3f}" for name, value in metrics.items() if value is not None))
