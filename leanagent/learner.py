@@ -354,11 +354,12 @@ class Learner:
         r = self.config.retriever
         before = self.wd.root / previous / TACTIC_RANKER_DIR if previous else None
         ranker = TacticRanker.load(before) if before is not None and before.is_dir() else TacticRanker(seed=r.seed)
+        mine = self._tactic_pairs(repo)
         earlier = [pair for old in seen[:-1] for pair in self._tactic_pairs(old)]
-        pairs, own = with_replay(self._tactic_pairs(repo), earlier, r.seed), len(self._tactic_pairs(repo))
+        pairs, own = with_replay(mine, earlier, r.seed), len(mine)
         frozen = 0 < self.config.prover.tactic_freeze_after < len(seen)
         loss = ranker.fit(pairs, seed=r.seed, embedding_lr=0.0 if frozen else None)
-        ranker.count(repo.url, [tactic for _, tactic in self._tactic_pairs(repo)])
+        ranker.count(repo.url, [tactic for _, tactic in mine])
         ranker.save(directory / TACTIC_RANKER_DIR)
         return {"model": "ngram", "pairs": own, "of_pairs": own, "replayed": len(pairs) - own,
                 "tactics": len(ranker), "mean_loss": loss if loss == loss else None}

@@ -137,16 +137,16 @@ class TacticRanker(nn.Module):
         self.grow(tactics)
         self.counts.setdefault(context, Counter()).update(self._row[normalise_tactic(t)] for t in tactics)
 
-    def _prior(self, contexts: Sequence[str | None]) -> torch.Tensor:
-        """``log(1 + count)`` per context and row, zeros for a context (or None) never counted."""
-        distinct = list(dict.fromkeys(contexts))
-        prior = torch.zeros(len(distinct), len(self.labels))
-        for i, context in enumerate(distinct):
+    def _counts(self, contexts: Sequence[str | None]) -> torch.Tensor:
+        """The counts per context and row, zeros for a context (or None) never counted."""
+        distinct = {c: i for i, c in enumerate(dict.fromkeys(contexts))}
+        table = torch.zeros(len(distinct), len(self.labels))
+        for context, i in distinct.items():
             seen = self.counts.get(context) if context is not None else None
             if seen:
                 rows, counts = zip(*seen.items())
-                prior[i, list(rows)] = torch.log1p(torch.tensor(counts, dtype=torch.float))
-        return prior[[distinct.index(c) for c in contexts]]
+                table[i, list(rows)] = torch.tensor(counts, dtype=torch.float)
+        return table[[distinct[c] for c in contexts]]
 
     def forward(self, goals: Sequence[str]) -> torch.Tensor:
         """Logits ``(len(goals), len(self))``."""
@@ -199,12 +199,11 @@ class TacticRanker(nn.Module):
             return [[] for _ in goals]
         logits = self(goals)
         if contexts is not None and (prior or mix):
-            counted = self._prior(contexts)
-            logprobs = torch.log_softmax(logits + prior * counted, dim=-1)
+            counts = self._counts(contexts)
+            logprobs = torch.log_softmax(logits + prior * counts.log1p(), dim=-1)
             if mix:
-                frequency = counted.expm1()
-                total = frequency.sum(dim=-1, keepdim=True)
-                mixed = torch.logaddexp(logprobs + math.log1p(-mix), (frequency / total.clamp(min=1)).log()
+                total = counts.sum(dim=-1, keepdim=True)
+                mixed = torch.logaddexp(logprobs + math.log1p(-mix), (counts / total.clamp(min=1)).log()
                                         + math.log(mix))
                 logprobs = torch.where(total > 0, mixed, logprobs)  # nothing counted: the ranker alone
         else:
