@@ -269,9 +269,16 @@ def _echo(args: argparse.Namespace):
     return (lambda line: None) if args.quiet >= 2 else (lambda line: print(line, file=sys.stderr, flush=True))
 
 
-def _repos_file(args: argparse.Namespace) -> Path:
+def _repos_file(args: argparse.Namespace) -> Path | None:
+    if getattr(args, "stored", False):
+        if args.repos_file is not None:
+            raise UsageError("give either a repositories file or --stored (the repositories the workdir holds)")
+        return None
     if args.repos_file is not None:
         return Path(args.repos_file)
+    if args.command == "train":
+        raise UsageError("give a repositories file (e.g. `leanagent train repos.txt`), or --stored to learn the "
+                         "repositories the workdir holds")
     if not EXAMPLE_REPOS.is_file():
         raise UsageError("give a repositories file (e.g. `leanagent run repos.txt`); the offline example "
                          f"{EXAMPLE_REPOS} that runs without one is not in this installation")
@@ -282,24 +289,30 @@ def _repos_file(args: argparse.Namespace) -> Path:
 
 def _run(args: argparse.Namespace, until: str) -> int:
     from leanagent.presets import lacking
+    from leanagent.workdir import Workdir
 
+    if args.ingest_only and args.stored:
+        raise UsageError("--ingest-only reads repositories and --stored learns those already read: give one")
+    repos_file = _repos_file(args)
     config = _config(args)
-    missing = lacking(config, proving=until == "prove")  # before anything is written
+    if repos_file is None and not Workdir(Path(config.workdir)).database.is_file():
+        raise UsageError(f"{config.workdir}: no repository is stored in this workdir yet; give a repositories file")
+    missing = lacking(config, proving=until == "prove" and not args.ingest_only)  # before anything is written
     if missing:
         who = f"preset {config.preset}" if config.preset else "this configuration"
         raise UsageError(f"{who} needs what this machine lacks: {'; '.join(missing)} (replace a part with "
                          "--set, e.g. --set acquire.extractor=static --model minilm)")
     handler = _log_to_workdir(Path(config.workdir))
     try:
-        return _run_logged(args, config, until)
+        return _run_logged(args, config, repos_file, until)
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
 
 
-def _run_logged(args: argparse.Namespace, config, until: str) -> int:
+def _run_logged(args: argparse.Namespace, config, repos_file: Path | None, until: str) -> int:
     from leanagent.config import dump_config
-    from leanagent.pipeline import run
+    from leanagent.pipeline import NothingStored, run
     from leanagent.workdir import WorkdirLocked
 
     shown = _echo(args)
@@ -315,10 +328,17 @@ def _run_logged(args: argparse.Namespace, config, until: str) -> int:
         print(line, file=sys.stderr, flush=True)
         run_log.info("problem: %s", line)  # the log file (the terminal has it already)
 
+    if args.ingest_only:
+        until = "ingest"
     try:
-        result = run(config, _repos_file(args), until=until, echo=echo, on_failure=on_failure)
-    except WorkdirLocked as err:
+        result = run(config, repos_file, until=until, echo=echo, on_failure=on_failure)
+    except (WorkdirLocked, NothingStored) as err:
         raise UsageError(str(err)) from None
+    if until == "ingest":
+        if args.quiet < 2:
+            print(f"stored in {config.workdir}; learn them with `leanagent {args.command} --stored --workdir "
+                  f"{config.workdir}`", file=sys.stderr)
+        return EXIT_PARTIAL if result.failures else EXIT_OK
     if not result.order:
         print(f"leanagent {args.command}: nothing learned: every repository failed or gave nothing to learn "
               f"({len(result.failures)} problems, listed above and in `leanagent status`)", file=sys.stderr)
@@ -430,7 +450,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from leanagent.learner import baseline_name, corpus_of, pick_and_save_mix, repo_dataset, score_repositories
+    from leanagent.learner import (baseline_name, corpus_of, device_of, pick_and_save_mix, repo_dataset,
+                                   score_repositories)
     from leanagent.results import run_state
     from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
     from retrieval.loading import load_retriever
@@ -447,9 +468,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bm25 = BM25Retriever()
         bm25.index(corpus)
         bm25_run = is_bm25_checkpoint(wd.checkpoints / latest)
+        device = device_of(config)  # queries embedded on the GPU when there is one
         datasets = {repo.id: repo_dataset(store, repo, config.retriever) for repo in repos}  # for every ranker
         if args.pick and not bm25_run:  # the mix's weights again, as the evaluate stage picks them, then kept
-            dense = load_retriever(wd.checkpoints / latest, wd.index, config.retriever.max_length, lambda: corpus)
+            dense = load_retriever(wd.checkpoints / latest, wd.index, config.retriever.max_length, lambda: corpus,
+                                   device=device)
             _, _, said = pick_and_save_mix(config.retriever, wd.checkpoints / latest, list(datasets.values()),
                                            dense, bm25, corpus)
             print(f"{latest}: {said.lstrip('; ') or 'nothing to pick: the ranking is not a hybrid score mix'}",
@@ -462,11 +485,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             name = latest
             retriever = load_retriever(wd.checkpoints / name, wd.index, config.retriever.max_length,
                                        lambda: corpus, ranking=config.retriever.ranking,
-                                       fusion=config.retriever.fusion)
+                                       fusion=config.retriever.fusion, device=device)
         if args.compare:
             other = bm25 if args.compare == "bm25" or bm25_run else load_retriever(
                 wd.checkpoints / latest, wd.index, config.retriever.max_length, lambda: corpus,
-                ranking=args.compare, fusion=config.retriever.fusion)
+                ranking=args.compare, fusion=config.retriever.fusion, device=device)
             return _print_comparison(args, store, repos, config.retriever, retriever, other,
                                      f"{name} ({'bm25' if bm25_run else config.retriever.ranking})", datasets)
         records = score_repositories(retriever, store, repos, name, config.retriever, datasets=datasets)
@@ -721,9 +744,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--sorries", action="store_true", help="list the sorry theorems (the names "
                            "`leanagent prove --theorem` takes), with file:line")
         elif name in ("run", "train"):
-            p.add_argument("repos_file", metavar="REPOS_FILE", nargs="?" if name == "run" else None,
-                           default=None, help="file of 'URL-or-path [commit]' lines" + (
+            p.add_argument("repos_file", metavar="REPOS_FILE", nargs="?", default=None,
+                           help="file of 'URL-or-path [commit]' lines" + (
                                " (run without one: the offline example examples/repos.txt)" if name == "run" else ""))
+            p.add_argument("--stored", action="store_true", help="learn the repositories already stored in the "
+                           "workdir (no REPOS_FILE; their sources are not read again: e.g. stored here with "
+                           "--ingest-only, trained on a machine with a GPU)")
+            p.add_argument("--ingest-only", action="store_true", help="read and store the repositories, then stop")
         elif name == "curriculum":
             p.add_argument("repos_file", metavar="REPOS_FILE", help="file of 'URL-or-path [commit]' lines")
         elif name == "discover":

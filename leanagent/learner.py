@@ -18,7 +18,7 @@ from leanagent.config import Config, RetrieverConfig
 from leanagent.workdir import Workdir, atomic_write_text
 from retrieval.loading import load_retriever
 
-__all__ = ["Learner", "baseline_name", "build_encoder", "corpus_of", "repo_dataset", "scaled_warmup",
+__all__ = ["Learner", "baseline_name", "build_encoder", "corpus_of", "device_of", "repo_dataset", "scaled_warmup",
            "score_repositories"]
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,9 @@ def scaled_warmup(warmup_steps: int, fraction: float, examples: int, batch_size:
     return min(warmup_steps, math.floor(fraction * steps))
 
 
-def _device(config: Config) -> str:
+def device_of(config: Config) -> str:
+    """The device the run's models train and embed on: ``retriever.device``, ``auto`` resolved (``cuda`` when
+    PyTorch sees a GPU)."""
     if config.retriever.device != "auto":
         return config.retriever.device
     import torch
@@ -95,7 +97,7 @@ def tactic_model_of(config: Config) -> str:
     none."""
     start = config.prover.tactic_model
     if start == "auto":
-        return "byt5-tiny" if _device(config) == "cuda" else "ngram"
+        return "byt5-tiny" if device_of(config) == "cuda" else "ngram"
     return start
 
 
@@ -268,7 +270,7 @@ class Learner:
             ewc.lam = r.ewc_lambda
         if r.resume_optimizer and previous is not None and (self.wd.root / previous / "optimizer").is_dir():
             state = OptimizerState.load(self.wd.root / previous / "optimizer")
-        device = _device(self.config)
+        device = device_of(self.config)
         warmup = state.warmup_steps if state is not None else \
             scaled_warmup(r.warmup_steps, r.warmup_fraction, len(examples), r.batch_size * r.accumulate)
         best, best_r10, stats, best_index = None, -1.0, None, None
@@ -281,7 +283,7 @@ class Learner:
             if r.resume_optimizer:
                 state = stats.state  # the next epoch, here or at the next repository, goes on from it
             model.eval()
-            retriever = DenseRetriever(model.to("cpu"), max_length=r.max_length)
+            retriever = DenseRetriever(model, max_length=r.max_length)  # embeds on the training device
             retriever.index(self._corpus(seen))
             scores = evaluate(retriever, data.validation)
             r10 = scores.recall_at_10 if scores is not None else 0.0
@@ -337,7 +339,7 @@ class Learner:
         if 0 < p.tactic_pairs < len(pairs):
             pairs = random.Random(r.seed).sample(pairs, p.tactic_pairs)
         epoch = train_tactic_epoch(model, tokenizer, pairs, batch_size=p.tactic_batch_size, lr=p.tactic_lr,
-                                   seed=r.seed, device=_device(self.config))
+                                   seed=r.seed, device=device_of(self.config))
         save_tactic_model(model.to("cpu"), tokenizer, directory / TACTIC_MODEL_DIR)
         return {"pairs": epoch.examples, "of_pairs": len(all_pairs), "steps": epoch.steps,
                 "mean_loss": epoch.mean_loss if epoch.mean_loss == epoch.mean_loss else None}
@@ -412,7 +414,8 @@ class Learner:
         if self._bm25():
             retriever, picked = bm25, ""
         else:
-            dense = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length, lambda: corpus)
+            dense = load_retriever(self._checkpoint_dir(repo), self.wd.index, r.max_length, lambda: corpus,
+                                   device=device_of(self.config))
             mix, priors, picked = pick_and_save_mix(r, self._checkpoint_dir(repo), list(datasets.values()), dense,
                                                     bm25, corpus)
             retriever = rank_with(dense, bm25, r.ranking, fusion=r.fusion, mix=mix, priors=priors)

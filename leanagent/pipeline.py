@@ -23,7 +23,8 @@ from leanagent.repos import read_repos_file
 from leanagent.scanning import ScanError, ScanOptions, ScanResult, scan_repository
 from leanagent.workdir import Workdir, atomic_write_text
 
-__all__ = ["RunResult", "run", "run_problems", "nothing_to_learn", "STAGES", "recall_matrix", "lifelong_matrix"]
+__all__ = ["NothingStored", "RunResult", "run", "run_problems", "nothing_to_learn", "STAGES", "recall_matrix",
+           "lifelong_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,16 @@ def _ingest(store: Store, config: Config, repos_file: Path, wd: Workdir, result:
              f"{scanned.scan.repo.name}: {len(scanned.scan.theorems)} theorems, "
              f"{len(scanned.scan.premises)} premises", echo)
     return repos
+
+
+class NothingStored(ValueError):
+    """A run asked to learn the stored repositories of a workdir that holds none."""
+
+
+def _stored(store: Store) -> list[Repo]:
+    """The repositories a workdir has read (not its dependencies), in the order they were first stored."""
+    ingested = {s.repo_id for s in store.stages() if s.stage == "ingest"}
+    return [repo for repo in store.repos() if repo.id in ingested]
 
 
 def _traced(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult, where: str) -> ScanResult:
@@ -225,10 +236,13 @@ def _warn_changed_settings(store: Store, wd: Workdir, before: Config | None, con
                     "still to learn use the new ones", wd.root, "; ".join(changed))
 
 
-def run(config: Config, repos_file: Path, *, until: str = "prove",
+def run(config: Config, repos_file: Path | None, *, until: str = "prove",
         echo: Callable[[str], None] = lambda line: None,
         on_failure: Callable[[str], None] = lambda line: None) -> RunResult:
-    """Run the lifelong loop over ``repos_file`` in ``config.workdir``; stages after ``until`` are skipped.
+    """Run the lifelong loop over ``repos_file`` in ``config.workdir``; stages after ``until`` are skipped
+    (``until="ingest"``: the repositories are read and stored, nothing is learned). ``repos_file`` None: the
+    repositories already stored in the workdir's database, their sources not read again (a workdir ingested on
+    one machine and trained on another).
 
     Each failure (a bad line, a repository that cannot be fetched, read or traced, or that gives nothing to
     learn) goes to ``on_failure`` when it is found and is stored with the run (:func:`run_problems`)."""
@@ -242,7 +256,17 @@ def run(config: Config, repos_file: Path, *, until: str = "prove",
         atomic_write_text(wd.config, dump_config(config))
         with Store.open(wd.database) as store:
             _warn_changed_settings(store, wd, before, config)
-            repos = _learnable(store, config, _ingest(store, config, Path(repos_file), wd, result, echo), result)
+            if repos_file is None:
+                stored = _stored(store)
+                if not stored:
+                    raise NothingStored(f"{wd.root}: no repository is stored in this workdir yet; give a "
+                                        "repositories file")
+            else:
+                stored = _ingest(store, config, Path(repos_file), wd, result, echo)
+            if until == "ingest":
+                store.mark_stage(RUN, "problems", {"problems": result.failures})
+                return result
+            repos = _learnable(store, config, stored, result)
             store.mark_stage(RUN, "problems", {"problems": result.failures})
             if not repos:
                 return result

@@ -82,11 +82,13 @@ def rank_with(dense, lexical, ranking: str, *, fusion: str = "rrf", mix=None, pr
 
 
 def load_retriever(checkpoint_dir: Path, index_dir: Path | None, max_length: int,
-                   corpus: Callable[[], Sequence[Premise]], *, ranking: str = "dense", fusion: str = "rrf"):
+                   corpus: Callable[[], Sequence[Premise]], *, ranking: str = "dense", fusion: str = "rrf",
+                   device: str = "cpu"):
     """The retriever a run's checkpoint stands for: BM25 indexed on ``corpus()`` when the checkpoint is a
     BM25 run's marker; else the dense encoder over the premise index saved with it (``index_dir``; None: the
     encoder embeds ``corpus()`` now, a corpus it has not indexed), alone or fused with BM25 over ``corpus()``
-    as ``ranking`` says (a ``mix`` with the weights and priors saved beside the checkpoint)."""
+    as ``ranking`` says (a ``mix`` with the weights and priors saved beside the checkpoint); the encoder embeds
+    queries on ``device``."""
     from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
 
     corpus = functools.cache(corpus)  # asked for by BM25 and by the priors: built once
@@ -101,10 +103,10 @@ def load_retriever(checkpoint_dir: Path, index_dir: Path | None, max_length: int
     from retrieval.encoder import DualEncoder
 
     if index_dir is None:
-        dense = DenseRetriever(DualEncoder.load(checkpoint_dir), max_length=max_length)
+        dense = DenseRetriever(DualEncoder.load(checkpoint_dir).to(device), max_length=max_length)
         dense.index(corpus())
     else:
-        dense = DenseRetriever(DualEncoder.load(checkpoint_dir), premise_index=PremiseIndex.load(index_dir),
+        dense = DenseRetriever(DualEncoder.load(checkpoint_dir).to(device), premise_index=PremiseIndex.load(index_dir),
                                max_length=max_length)
     mix, priors = load_mix(checkpoint_dir), None
     if ranking == "hybrid" and fusion == "mix" and mix.uses_priors:

@@ -142,6 +142,37 @@ def test_run_without_a_file_runs_the_offline_example(tmp_path: Path, monkeypatch
     assert "give a repositories file" in capsys.readouterr().err
 
 
+def test_ingest_only_then_stored_learns_without_the_sources(tmp_path: Path, capsys) -> None:
+    import shutil
+
+    from database.store import Store
+
+    for name in ("nat-basics", "list-lemmas"):
+        shutil.copytree(EXAMPLES / name, tmp_path / "src" / name)
+    repos = tmp_path / "repos.txt"
+    repos.write_text("".join(f"{tmp_path / 'src' / name}\n" for name in ("nat-basics", "list-lemmas")))
+    bm25 = ["-q", "--set", "retriever.model=bm25", "--set", "prover.tactic_model="]
+    assert main(["train", str(repos), "--workdir", str(tmp_path / "direct"), *bm25]) == 0
+    assert main(["train", str(repos), "--workdir", str(tmp_path / "w"), "--ingest-only", *bm25]) == 0
+    assert "learn them with `leanagent train --stored" in capsys.readouterr().err
+    with Store.open(tmp_path / "w" / "leanagent.db") as store:
+        assert {s.stage for s in store.stages()} == {"ingest", "problems"}  # read, nothing learned
+    shutil.rmtree(tmp_path / "src")  # the sources are not read again
+    assert main(["train", "--stored", "--workdir", str(tmp_path / "w"), *bm25]) == 0
+
+    def scores(workdir: str) -> list[tuple]:
+        with Store.open(tmp_path / workdir / "leanagent.db") as store:
+            return sorted((e.checkpoint, e.repo_id, e.split, e.recall_at_10) for e in store.evaluations())
+
+    assert scores("w") == scores("direct") and len(scores("w")) >= 4
+    capsys.readouterr()
+    assert main(["train", "--stored", str(repos), "--workdir", str(tmp_path / "w")]) == 2
+    assert "either a repositories file or --stored" in capsys.readouterr().err
+    assert main(["train", "--workdir", str(tmp_path / "w")]) == 2
+    assert main(["train", "--stored", "--workdir", str(tmp_path / "none")]) == 2
+    assert "no repository is stored" in capsys.readouterr().err and not (tmp_path / "none").exists()
+
+
 def test_prove_help_names_a_sorry_theorem_that_scan_lists(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["prove", "--help"])
