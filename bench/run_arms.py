@@ -60,6 +60,18 @@ def _wait(procs: dict[str, subprocess.Popen], deadline: float) -> dict[str, int 
     return codes
 
 
+def finished(workdir: Path) -> bool:
+    """Whether the run in ``workdir`` learned all it holds: every stored repository evaluated or skipped (a run's
+    exit code cannot tell: 1 is both "some repository gave nothing to learn" and an error)."""
+    from database.store import Store
+
+    with Store.open(workdir / "leanagent.db") as store:
+        stages = store.stages()
+    stored = {s.repo_id for s in stages if s.stage == "ingest"}
+    ended = {s.repo_id for s in stages if s.stage == "evaluate" and s.status in ("done", "skipped")}
+    return bool(stored) and stored <= ended
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("database", help="leanagent.db of a workdir that holds the repositories (--ingest-only)")
@@ -88,12 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         procs[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_env(threads))
     codes = _wait(procs, started + args.deadline)
     trained = time.monotonic() - started
+    done = [name for name in arms if finished(out / name)]
     for name, code in codes.items():
         said = "stopped at the deadline" if code is None else f"exit {code}"
-        print(f"{name}: {said} after {trained:.0f} s", flush=True)
-    finished = [name for name, code in codes.items() if code == 0]
+        print(f"{name}: {said} after {trained:.0f} s, {'finished' if name in done else 'not finished'}", flush=True)
     evals = {}
-    for name in finished:  # one split after the other: eval holds its workdir's lock
+    for name in done:  # one split after the other: eval holds its workdir's lock
         script = "; ".join(
             shlex.join(_leanagent("eval", "--workdir", str(out / name), "--compare", "bm25", "--split", split))
             + f" > {shlex.quote(str(out / f'{name}.eval-{split}.txt'))} 2>&1" for split in ("test", "validation"))
@@ -112,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in sorted(out.glob("*.txt")) + sorted(out.glob("*.log")):
                 tar.add(path, arcname=path.name)
     print(f"done in {time.monotonic() - started:.0f} s", flush=True)
-    return 0 if len(finished) == len(arms) else 1
+    return 0 if len(done) == len(arms) else 1
 
 
 if __name__ == "__main__":

@@ -103,13 +103,9 @@ class LexicalNeighbours:
         self._n = 0
 
     def fit(self, texts: Sequence[str]) -> None:
-        import logging
+        from retrieval.bm25 import import_bm25s, lean_tokens
 
-        import bm25s
-
-        from retrieval.bm25 import lean_tokens
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        bm25s = import_bm25s()
         self._n = len(texts)
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b)
         lines: dict[str, list[str]] = {}  # no token spans a line, and a proof's steps repeat their goal's lines

@@ -9,8 +9,9 @@ made for Lean: each identifier yields its whole name, its dotted components and 
 from __future__ import annotations
 
 import logging
-
+import os
 import re
+import sys
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -19,12 +20,33 @@ import numpy as np
 from database.index import Hit
 from database.records import Premise
 
-__all__ = ["BM25Retriever", "lean_tokens"]
+__all__ = ["BM25Retriever", "import_bm25s", "lean_tokens"]
 
 # A Lean identifier: dotted components of letters, digits, `_`, `'`, `!`, `?` (subscripts are \w).
 _IDENT = r"[^\W\d][\w'!?]*(?:\.[^\W\d][\w'!?]*)*"
 _TOKEN = re.compile(rf"(?P<ident>{_IDENT})|(?P<num>\d+)|(?P<sym>[^\w\s()\[\]{{}},;:.`«»⟨⟩])")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[^\W_A-Z]+|[A-Z]")
+
+
+def import_bm25s():
+    """The ``bm25s`` module, imported so that it leaves any GPU alone.
+
+    Where JAX is installed, importing bm25s runs a JAX top-k on a dummy array, and JAX's first use on a GPU takes
+    75% of its memory (seen on an H200: 105 of 140 GiB in each process, so that a second training process ran
+    out of memory). We use bm25s's scores only, never its JAX top-k: the import runs with ``JAX_PLATFORMS=cpu``
+    unless JAX was imported already or the variable is set (the variable is restored after it).
+    """
+    if "bm25s" in sys.modules or "jax" in sys.modules or "JAX_PLATFORMS" in os.environ:
+        import bm25s
+    else:
+        os.environ["JAX_PLATFORMS"] = "cpu"
+        try:
+            import bm25s
+        finally:
+            os.environ.pop("JAX_PLATFORMS", None)
+    # bm25s sets its own logger to DEBUG when imported, which would print through any root handler.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 def _words(component: str) -> list[str]:
@@ -84,11 +106,7 @@ class BM25Retriever:
 
     def index(self, premises: Sequence[Premise]) -> None:
         """Make ``premises`` the corpus (BM25's statistics are global, so this rebuilds it)."""
-        import bm25s  # imported when a BM25 corpus is built, not when the package is
-
-        # bm25s sets its own logger to DEBUG when imported, which would print through any root handler.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-
+        bm25s = import_bm25s()  # imported when a BM25 corpus is built, not when the package is
         self._ids = [p.id for p in premises]
         self._row = {pid: i for i, pid in enumerate(self._ids)}
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b)

@@ -88,3 +88,29 @@ def test_errors_and_empty_corpus() -> None:
         retriever.retrieve(["q"], 1, [set(), set()])
     with pytest.raises(ValueError, match="k must be positive"):
         retriever.retrieve(["q"], 0)
+
+
+@pytest.mark.parametrize("theirs", [None, "cuda"])
+def test_bm25s_is_imported_with_jax_kept_off_the_gpu(tmp_path, theirs) -> None:
+    """bm25s runs a JAX top-k when imported; JAX's first use on a GPU takes 75% of its memory. A stand-in JAX
+    records the platform it was imported under: "cpu", unless the user chose one; the variable is restored."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "jax").mkdir()
+    (tmp_path / "jax" / "__init__.py").write_text("")
+    (tmp_path / "jax" / "lax.py").write_text("import os\nseen = os.environ.get('JAX_PLATFORMS')\n\n"
+                                             "def top_k(x, k):\n    return x[:k], list(range(k))\n")
+    script = ("import os\nfrom retrieval.bm25 import BM25Retriever\nBM25Retriever().index([])\n"
+              "import jax.lax, bm25s.selection\n"
+              "print(jax.lax.seen, bm25s.selection.JAX_IS_AVAILABLE, os.environ.get('JAX_PLATFORMS'))")
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k != "JAX_PLATFORMS"}
+    env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{root}"
+    if theirs:
+        env["JAX_PLATFORMS"] = theirs
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True,
+                         cwd=tmp_path).stdout
+    assert out.split() == [theirs or "cpu", "True", str(theirs)]
