@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from database.ids import file_id, premise_id, repo_id, theorem_id
+from database.ids import premise_id, repo_id, theorem_id
 
 __all__ = [
     "Pos",

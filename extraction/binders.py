@@ -211,7 +211,7 @@ def _binder_region(toks: Tokens, t: int, hi: int, alternatives: bool, heads: lis
     kinds, texts, bol = toks.kinds, toks.texts, toks.bol
     arm = heads is not None
     names: list[str] = []
-    first, depth, typed_at = t, 0, -1
+    depth, typed_at = 0, -1
     while t < hi:
         if bol[t]:  # a binder word ending its line (`intros`, `with`) binds nothing below it
             return names, t, "\n"

@@ -19,7 +19,6 @@ Every figure says how many theorems it rests on, with a 95% bootstrap interval.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from database.records import Premise, RepoScan, Theorem
