@@ -64,11 +64,11 @@ def finished(workdir: Path) -> bool:
     """Whether the run in ``workdir`` learned all it holds: every stored repository evaluated or skipped (a run's
     exit code cannot tell: 1 is both "some repository gave nothing to learn" and an error)."""
     from database.store import Store
+    from leanagent.pipeline import stored_repos
 
     with Store.open(workdir / "leanagent.db") as store:
-        stages = store.stages()
-    stored = {s.repo_id for s in stages if s.stage == "ingest"}
-    ended = {s.repo_id for s in stages if s.stage == "evaluate" and s.status in ("done", "skipped")}
+        stored = {repo.id for repo in stored_repos(store)}
+        ended = {s.repo_id for s in store.stages() if s.stage == "evaluate" and s.status in ("done", "skipped")}
     return bool(stored) and stored <= ended
 
 

@@ -270,7 +270,7 @@ def _echo(args: argparse.Namespace):
 
 
 def _repos_file(args: argparse.Namespace) -> Path | None:
-    if getattr(args, "stored", False):
+    if args.stored:
         if args.repos_file is not None:
             raise UsageError("give either a repositories file or --stored (the repositories the workdir holds)")
         return None
@@ -294,10 +294,11 @@ def _run(args: argparse.Namespace, until: str) -> int:
     if args.ingest_only and args.stored:
         raise UsageError("--ingest-only reads repositories and --stored learns those already read: give one")
     repos_file = _repos_file(args)
+    until = "ingest" if args.ingest_only else until
     config = _config(args)
     if repos_file is None and not Workdir(Path(config.workdir)).database.is_file():
         raise UsageError(f"{config.workdir}: no repository is stored in this workdir yet; give a repositories file")
-    missing = lacking(config, proving=until == "prove" and not args.ingest_only)  # before anything is written
+    missing = lacking(config, proving=until == "prove")  # before anything is written
     if missing:
         who = f"preset {config.preset}" if config.preset else "this configuration"
         raise UsageError(f"{who} needs what this machine lacks: {'; '.join(missing)} (replace a part with "
@@ -328,8 +329,6 @@ def _run_logged(args: argparse.Namespace, config, repos_file: Path | None, until
         print(line, file=sys.stderr, flush=True)
         run_log.info("problem: %s", line)  # the log file (the terminal has it already)
 
-    if args.ingest_only:
-        until = "ingest"
     try:
         result = run(config, repos_file, until=until, echo=echo, on_failure=on_failure)
     except (WorkdirLocked, NothingStored) as err:

@@ -24,7 +24,7 @@ from leanagent.scanning import ScanError, ScanOptions, ScanResult, scan_reposito
 from leanagent.workdir import Workdir, atomic_write_text
 
 __all__ = ["NothingStored", "RunResult", "run", "run_problems", "nothing_to_learn", "STAGES", "recall_matrix",
-           "lifelong_matrix"]
+           "lifelong_matrix", "stored_repos"]
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class NothingStored(ValueError):
     """A run asked to learn the stored repositories of a workdir that holds none."""
 
 
-def _stored(store: Store) -> list[Repo]:
+def stored_repos(store: Store) -> list[Repo]:
     """The repositories a workdir has read (not its dependencies), in the order they were first stored."""
     ingested = {s.repo_id for s in store.stages() if s.stage == "ingest"}
     return [repo for repo in store.repos() if repo.id in ingested]
@@ -257,16 +257,13 @@ def run(config: Config, repos_file: Path | None, *, until: str = "prove",
         with Store.open(wd.database) as store:
             _warn_changed_settings(store, wd, before, config)
             if repos_file is None:
-                stored = _stored(store)
+                stored = stored_repos(store)
                 if not stored:
                     raise NothingStored(f"{wd.root}: no repository is stored in this workdir yet; give a "
                                         "repositories file")
             else:
                 stored = _ingest(store, config, Path(repos_file), wd, result, echo)
-            if until == "ingest":
-                store.mark_stage(RUN, "problems", {"problems": result.failures})
-                return result
-            repos = _learnable(store, config, stored, result)
+            repos = [] if until == "ingest" else _learnable(store, config, stored, result)
             store.mark_stage(RUN, "problems", {"problems": result.failures})
             if not repos:
                 return result

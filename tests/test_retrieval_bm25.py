@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -94,11 +98,6 @@ def test_errors_and_empty_corpus() -> None:
 def test_bm25s_is_imported_with_jax_kept_off_the_gpu(tmp_path, theirs) -> None:
     """bm25s runs a JAX top-k when imported; JAX's first use on a GPU takes 75% of its memory. A stand-in JAX
     records the platform it was imported under: "cpu", unless the user chose one; the variable is restored."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     (tmp_path / "jax").mkdir()
     (tmp_path / "jax" / "__init__.py").write_text("")
     (tmp_path / "jax" / "lax.py").write_text("import os\nseen = os.environ.get('JAX_PLATFORMS')\n\n"
