@@ -287,6 +287,26 @@ def _repos_file(args: argparse.Namespace) -> Path | None:
     return EXAMPLE_REPOS
 
 
+def _check_repos_file(path: Path, command: str) -> None:
+    """A repositories file that lists something a run can read, or a :class:`UsageError` in one line (a bad line
+    among good ones is reported by the run, which goes on with the rest)."""
+    from leanagent.repos import ReposFileError, read_repos_file
+
+    if path.is_dir() and ((path / "lean-toolchain").is_file() or any(path.glob("*.lean"))):
+        raise UsageError(f"{path}: a Lean repository, not a repositories file: list it in one, one repository a "
+                         f"line (echo {path} > repos.txt; leanagent {command} repos.txt)")
+    try:
+        specs, errors = read_repos_file(path)
+    except ReposFileError as err:
+        raise UsageError(str(err)) from None
+    if not specs:
+        raise UsageError(errors[0] if errors else f"{path}: lists no repository (one 'URL-or-path [commit]' a line)")
+    local = [spec for spec in specs if not spec.is_url]
+    if len(local) == len(specs) and not any(Path(spec.source).exists() for spec in local):
+        raise UsageError(f"{local[0].where}: {local[0].source}: no such directory"
+                         + (f" (nor any of the other {len(local) - 1})" if len(local) > 1 else ""))
+
+
 def _run(args: argparse.Namespace, until: str) -> int:
     from leanagent.presets import lacking
     from leanagent.workdir import Workdir
@@ -294,15 +314,18 @@ def _run(args: argparse.Namespace, until: str) -> int:
     if args.ingest_only and args.stored:
         raise UsageError("--ingest-only reads repositories and --stored learns those already read: give one")
     repos_file = _repos_file(args)
+    if repos_file is not None:
+        _check_repos_file(repos_file, args.command)  # before anything is written, as every check below
     until = "ingest" if args.ingest_only else until
     config = _config(args)
     if repos_file is None and not Workdir(Path(config.workdir)).database.is_file():
         raise UsageError(f"{config.workdir}: no repository is stored in this workdir yet; give a repositories file")
-    missing = lacking(config, proving=until == "prove")  # before anything is written
+    missing = lacking(config, proving=until == "prove")
     if missing:
         who = f"preset {config.preset}" if config.preset else "this configuration"
-        raise UsageError(f"{who} needs what this machine lacks: {'; '.join(missing)} (replace a part with "
-                         "--set, e.g. --set acquire.extractor=static --model minilm)")
+        hint = (" (replace a part with --set, e.g. --set acquire.extractor=static --model minilm)"
+                if any(m.startswith(("Lean", "the Hugging Face hub")) for m in missing) else "")
+        raise UsageError(f"{who} needs what this machine lacks: {'; '.join(missing)}{hint}")
     handler = _log_to_workdir(Path(config.workdir))
     try:
         return _run_logged(args, config, repos_file, until)

@@ -11,6 +11,7 @@ Nothing is configured by editing source. The effective configuration is written 
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -381,10 +382,17 @@ def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = N
         value = getattr(getattr(config, section), name)
         if value not in CHOICES[key]:
             raise ConfigError(f"{key} must be one of {', '.join(CHOICES[key])}; got {value!r}")
-    if config.prover.tactic_freeze_after < 0:
-        raise ConfigError(f"prover.tactic_freeze_after must be 0 or more; got {config.prover.tactic_freeze_after}")
-    if config.retriever.accumulate < 1:
-        raise ConfigError(f"retriever.accumulate must be at least 1; got {config.retriever.accumulate}")
+    for key, least in AT_LEAST.items():  # a value no run can use fails here, never half-way through a run
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if value < least:
+            raise ConfigError(f"{key} must be at least {least}; got {value}")
+    for key in POSITIVE:
+        section, name = key.split(".")
+        if (value := getattr(getattr(config, section), name)) <= 0:
+            raise ConfigError(f"{key} must be more than 0; got {value}")
+    if not DEVICE.match(config.retriever.device):
+        raise ConfigError(f"retriever.device must be auto, cpu, cuda or cuda:N; got {config.retriever.device!r}")
     if not 0 < config.retriever.split_fraction < 0.5:
         raise ConfigError("retriever.split_fraction must lie between 0 and 0.5 (validation and test each take it); "
                           f"got {config.retriever.split_fraction}")
@@ -397,6 +405,21 @@ CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"), "acquire.e
            "retriever.fusion": ("rrf", "mix"), "retriever.loss": ("mse", "infonce"),
            "retriever.static_query": ("statement", "goal"), "prover.memory_neighbours": ("lexical", "dense")}
 """Settings that take one of a few words."""
+
+AT_LEAST = {"prover.tactic_freeze_after": 0, "retriever.accumulate": 1, "retriever.batch_size": 1,
+            "retriever.max_length": 1, "retriever.epochs_per_repo": 1, "retriever.warmup_steps": 0,
+            "retriever.num_negatives": 0, "retriever.in_file_negatives": 0, "retriever.hard_negatives": 0,
+            "retriever.replay": 0, "retriever.ewc_lambda": 0, "retriever.grad_clip": 0, "prover.workers": 1,
+            "prover.num_sampled_tactics": 1, "prover.num_premises": 0, "prover.max_expansions": 0,
+            "prover.frontier_batch": 1, "prover.tactic_pairs": 0, "prover.tactic_eval_cases": 0,
+            "prover.tactic_batch_size": 1, "prover.whole_proof_samples": 1, "prover.tactic_timeout": 1}
+"""Numeric settings and their least value (0 meaning "none" or "all" where the setting says so)."""
+
+POSITIVE = ("retriever.lr", "retriever.temperature", "prover.timeout", "prover.tactic_lr")
+"""Numeric settings that must be more than 0."""
+
+DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+"""``retriever.device``: what PyTorch takes (a GPU by its number on a machine with several)."""
 
 
 def _toml_value(value: Any) -> str:

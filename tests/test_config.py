@@ -34,6 +34,9 @@ def test_file_then_overrides(tmp_path: Path) -> None:
     ({"retriever.split": "by_file"}, "retriever.split must be one of random, novel_premises"),
     ({"retriever.accumulate": "0"}, "retriever.accumulate must be at least 1; got 0"),
     ({"retriever.split_fraction": "0.5"}, "retriever.split_fraction must lie between 0 and 0.5"),
+    ({"retriever.batch_size": "0"}, "retriever.batch_size must be at least 1; got 0"),
+    ({"prover.timeout": "-1"}, "prover.timeout must be more than 0; got -1.0"),
+    ({"retriever.device": "gpu"}, "retriever.device must be auto, cpu, cuda or cuda:N; got 'gpu'"),
 ])
 def test_bad_settings_name_the_key(overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
