@@ -288,7 +288,9 @@ class RepoScan:
     """Wall time of the extraction."""
 
 
-Outcome = Literal["proved", "failed", "timeout", "error", "skipped"]
+Outcome = Literal["proved", "unverified", "failed", "timeout", "error", "skipped"]
+"""``proved``: found and accepted by Lean on the whole file (no ``sorryAx``); ``unverified``: found by the search
+but not accepted by that final check (or not checked), never in a patch or a pull request."""
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,7 @@ class ProofAttempt:
     outcome: Outcome
     """What happened."""
     proof: str = ""
-    """The proof found (tactics joined by newlines); empty unless proved."""
+    """The proof found (tactics joined by newlines); empty unless proved or unverified."""
     seconds: float = field(default=0.0, compare=False)
     """Wall time."""
     nodes: int = field(default=0, compare=False)

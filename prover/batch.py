@@ -15,11 +15,12 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from database.records import ProofAttempt, Theorem
 from database.store import Store
+from prover.checker import CheckResult
 from prover.env import EnvCrashed, EnvInitError, LeanEnv
 from prover.generators import TacticGenerator
 from prover.search import SearchLimits, best_first_search
@@ -32,6 +33,18 @@ EnvFactory = Callable[[], LeanEnv]
 """Makes a worker's environment (called inside the worker: must be picklable)."""
 GeneratorFactory = Callable[[], TacticGenerator]
 """Makes a worker's tactic generator (called inside the worker: must be picklable)."""
+
+
+class Verifier(Protocol):
+    """The final word on a found proof (:meth:`prover.checker.WholeProofChecker.verify`)."""
+
+    def verify(self, theorem: Theorem, tactics: Sequence[str]) -> CheckResult:
+        """Lean's verdict on ``tactics`` as the whole proof of ``theorem``."""
+        ...
+
+
+VerifierFactory = Callable[[], Verifier]
+"""Makes a worker's verifier (called inside the worker: must be picklable)."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +88,10 @@ class BatchSummary:
 
 
 def prove_one(env: LeanEnv, generator: TacticGenerator, theorem: Theorem, limits: SearchLimits,
-              checkpoint: str) -> tuple[ProofAttempt, bool]:
-    """Search one theorem; (attempt, whether the environment is still usable)."""
+              checkpoint: str, verifier: Verifier | None = None) -> tuple[ProofAttempt, bool]:
+    """Search one theorem; (attempt, whether the environment is still usable). A proof the search found
+    counts as ``proved`` only when ``verifier`` accepts it; otherwise, or without a verifier, it is stored as
+    ``unverified`` with the reason."""
     started = time.monotonic()
     try:
         result = best_first_search(env, theorem, generator, limits)
@@ -86,19 +101,37 @@ def prove_one(env: LeanEnv, generator: TacticGenerator, theorem: Theorem, limits
     except EnvCrashed as e:
         return ProofAttempt(theorem.id, checkpoint, "error", seconds=time.monotonic() - started,
                             message=f"Lean crashed: {e}"), False
-    return result.to_attempt(theorem.id, checkpoint), True
+    attempt = result.to_attempt(theorem.id, checkpoint)
+    if attempt.outcome != "proved":
+        return attempt, True
+    if verifier is None:
+        why = "found by the search, not checked by Lean on the whole file (no checker in this run)"
+    else:
+        try:
+            verdict = verifier.verify(theorem, result.proof)
+        except EnvInitError as e:
+            verdict = CheckResult(False, (str(e),))
+        if verdict.ok:
+            return replace(attempt, seconds=time.monotonic() - started), True
+        why = "found by the search, rejected by Lean on the whole file: " + "; ".join(verdict.errors)
+    return replace(attempt, outcome="unverified", seconds=time.monotonic() - started, message=why[:2000]), True
 
 
 class _Worker:
-    """A Ray actor: one environment and one generator, rebuilt after a crash."""
+    """A Ray actor: one environment, one generator and one verifier, the environment rebuilt after a crash."""
 
-    def __init__(self, env_factory: EnvFactory, generator_factory: GeneratorFactory) -> None:
+    def __init__(self, env_factory: EnvFactory, generator_factory: GeneratorFactory,
+                 verifier_factory: VerifierFactory | None = None) -> None:
         self.env_factory = env_factory
         self.env = env_factory()
         self.generator = generator_factory()
+        self.verifier_factory = verifier_factory
+        self.verifier: Verifier | None = None
 
     def prove(self, theorem: Theorem, limits: SearchLimits, checkpoint: str) -> ProofAttempt:
-        attempt, usable = prove_one(self.env, self.generator, theorem, limits, checkpoint)
+        if self.verifier is None and self.verifier_factory is not None:
+            self.verifier = self.verifier_factory()
+        attempt, usable = prove_one(self.env, self.generator, theorem, limits, checkpoint, self.verifier)
         if not usable:
             self.env.close()
             self.env = self.env_factory()
@@ -170,8 +203,10 @@ def ray_kept() -> Iterator[None]:
 
 def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_factory: GeneratorFactory,
                 options: BatchOptions, *, store: Store | None = None,
-                on_result: Callable[[ProofAttempt], None] | None = None) -> BatchSummary:
-    """Prove ``theorems`` on ``options.workers`` Ray workers; attempts are stored as they arrive."""
+                on_result: Callable[[ProofAttempt], None] | None = None,
+                verifier_factory: VerifierFactory | None = None) -> BatchSummary:
+    """Prove ``theorems`` on ``options.workers`` Ray workers; attempts are stored as they arrive. Each found
+    proof is checked by the worker's verifier (``verifier_factory``); without one it is ``unverified``."""
     started = time.monotonic()
     done = set()
     if store is not None and options.resume:
@@ -195,7 +230,8 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
     Worker = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
     deadline = options.limits.timeout + options.grace if options.limits.timeout else None
     pending = list(reversed(todo))  # pop() from the end keeps the given order
-    idle = [Worker.remote(env_factory, generator_factory) for _ in range(min(options.workers, len(todo)))]
+    idle = [Worker.remote(env_factory, generator_factory, verifier_factory)
+            for _ in range(min(options.workers, len(todo)))]
     running: dict[Any, tuple[Any, Theorem, float]] = {}  # task → (worker, theorem, start)
     try:
         while pending or running:
@@ -217,13 +253,13 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
                     log.warning("worker died on %s: %s", theorem.full_name, why)
                     record(ProofAttempt(theorem.id, options.checkpoint, "error", seconds=time.monotonic() - start,
                                         message=f"the worker process died (Lean out of memory, or killed): {why}"))
-                    idle.append(Worker.remote(env_factory, generator_factory))
+                    idle.append(Worker.remote(env_factory, generator_factory, verifier_factory))
                 except RayTaskError as e:  # an unexpected exception inside the worker: report, go on
                     cause = e.cause if getattr(e, "cause", None) is not None else e
                     record(ProofAttempt(theorem.id, options.checkpoint, "error", seconds=time.monotonic() - start,
                                         message=f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"))
                     ray.kill(worker)
-                    idle.append(Worker.remote(env_factory, generator_factory))
+                    idle.append(Worker.remote(env_factory, generator_factory, verifier_factory))
             now = time.monotonic()
             for task, (worker, theorem, start) in list(running.items()):
                 if deadline is not None and now - start > deadline:
@@ -231,7 +267,7 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
                     ray.kill(worker)
                     record(ProofAttempt(theorem.id, options.checkpoint, "timeout", seconds=now - start,
                                         message=f"no answer within {deadline:g} s; the worker was killed"))
-                    idle.append(Worker.remote(env_factory, generator_factory))
+                    idle.append(Worker.remote(env_factory, generator_factory, verifier_factory))
     finally:
         for worker in idle + [w for w, _, _ in running.values()]:
             ray.kill(worker)

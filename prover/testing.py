@@ -19,6 +19,7 @@ Finished(message='')
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from database.records import Pos, Theorem
 from prover.env import EnvCrashed, EnvInitError, Finished, State, Step, TacticError, TacticTimeout
 
 __all__ = ["FakeLean", "CoinLean", "coin_rule", "Fail", "Hang", "Stall", "Crash", "Bug", "Die", "Rule",
-           "TableGenerator", "fake_theorem"]
+           "TableGenerator", "fake_theorem", "LakeDouble", "ReplayVerifier"]
 
 
 @dataclass(frozen=True)
@@ -199,3 +200,116 @@ class TableGenerator:
             row = self.table(goal) if callable(self.table) else self.table.get(goal, ())
             out.append([Suggestion(t, lp) for t, lp in sorted(row, key=lambda x: -x[1])[:n]])
         return out
+
+
+_DECL = re.compile(r"^(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*"
+                   r"(?P<kw>theorem|lemma|def|example|instance|abbrev)\b\s*(?P<name>[^\s:({\[]*)")
+
+
+class LakeDouble:
+    """``lake env lean FILE`` for tests, answering exactly in Lean's message formats: each declaration of FILE
+    whose full name ends with a name of ``goals`` has its ``by`` block played on :class:`FakeLean`'s ``rules``;
+    any other declaration whose body says ``sorry`` gets the sorry warning; ``#print axioms NAME`` is answered
+    bare, with ``sorryAx`` for a declaration that used ``sorry``. ``style="current"`` prints today's Lean
+    (``declaration uses `sorry` ``, named errors such as ``error(lean.unknownIdentifier)``), ``"old"`` the
+    quoted ``'sorry'`` and no names. Every call's argument list is kept in :attr:`calls`."""
+
+    def __init__(self, goals: Mapping[str, str], rules: Mapping[tuple[str, str], Effect] | Rule, *,
+                 style: str = "current") -> None:
+        self.goals, self.rules, self.style = dict(goals), rules, style
+        self.calls: list[list[str]] = []
+
+    def _sorry(self) -> str:
+        return "declaration uses `sorry`" if self.style == "current" else "declaration uses 'sorry'"
+
+    def _key(self, name: str) -> str | None:
+        return next((k for k in self.goals if name and (k == name or k.endswith("." + name))), None)
+
+    def _play(self, key: str, tactics: list[tuple[int, int, str]], by: tuple[int, int], path: str
+              ) -> tuple[list[str], bool]:
+        """Messages for one played proof, and whether it used sorry."""
+        env = FakeLean(self.goals, self.rules)
+        state: State | None = env.start(fake_theorem(key))
+        for line, col, tactic in tactics:
+            if tactic == "skip":
+                continue
+            if state is None:
+                return [f"{path}:{line}:{col}: error: no goals to be proved"], False
+            if tactic in ("sorry", "admit", "stop"):  # `stop` is `repeat sorry`: the rest is skipped
+                return [], True
+            step = env.run_tactic(state, tactic)
+            if isinstance(step, TacticError):
+                if self.style == "current" and "no rule" in step.error:
+                    ident = tactic.split()[0]
+                    return [f"{path}:{line}:{col}: error(lean.unknownIdentifier): unknown identifier '{ident}'"], False
+                return [f"{path}:{line}:{col}: error: {step.error}"], False
+            if isinstance(step, TacticTimeout):
+                return [f"{path}:{line}:{col}: error: (deterministic) timeout at `whnf`, maximum number of "
+                        "heartbeats (200000) has been reached"], False
+            state = None if isinstance(step, Finished) else step
+        if state is not None:
+            return [f"{path}:{by[0]}:{by[1]}: error: unsolved goals\n{state.pp}"], False
+        return [], False
+
+    def __call__(self, argv: Sequence[str], cwd: object) -> "SandboxResult":
+        from prover.sandbox import SandboxResult
+
+        self.calls.append(list(argv))
+        assert list(argv[1:3]) == ["env", "lean"], argv
+        path = argv[3]
+        lines = open(path, encoding="utf-8").read().split("\n")
+        out: list[str] = []
+        used_sorry: dict[str, bool] = {}
+        starts = [i for i, text in enumerate(lines) if _DECL.match(text) or (text and not text[0].isspace())]
+        for i in starts:
+            head = _DECL.match(lines[i])
+            if lines[i].startswith("#print axioms "):
+                name = lines[i].removeprefix("#print axioms ").strip()
+                known = next((k for k in used_sorry if k == name or name.endswith("." + k) or k.endswith("." + name)), None)
+                if known is None:
+                    named = "(lean.unknownConstant)" if self.style == "current" else ""
+                    out.append(f"{path}:{i + 1}:15: error{named}: unknown constant '{name}'")
+                elif used_sorry[known]:
+                    out.append(f"'{name}' depends on axioms: [sorryAx]")
+                else:
+                    out.append(f"'{name}' does not depend on any axioms")
+                continue
+            if head is None:
+                continue
+            end = next((j for j in range(i + 1, len(lines)) if lines[j] and not lines[j][0].isspace()), len(lines))
+            body = lines[i:end]
+            name = head["name"]
+            by = next((j for j in range(i, end) if lines[j].rstrip().endswith(":= by")), None)
+            key = self._key(name)
+            if key is not None and by is not None:
+                tactics = [(j + 1, len(lines[j]) - len(lines[j].lstrip()), lines[j].strip())
+                           for j in range(by + 1, end) if lines[j].strip()]
+                messages, sorry = self._play(key, tactics, (by + 1, len(lines[by].rstrip()) - 2), path)
+            else:
+                messages, sorry = [], any(re.search(r"\bsorry\b", b) for b in body)
+            if sorry:
+                out.append(f"{path}:{i + 1}:{head.start('name')}: warning: {self._sorry()}")
+            out += messages
+            if name:
+                used_sorry[name] = sorry
+        code = 1 if any(re.match(r"^[^\n]*:\d+:\d+: error", m) for m in out) else 0
+        return SandboxResult(code, "".join(m + "\n" for m in out), "", 0.01)
+
+
+class ReplayVerifier:
+    """The final check for tests of batch mechanics: replays a found proof on a fresh :class:`FakeLean` of
+    the same table, and accepts it only when it finishes there (``sorry`` and ``admit`` never do)."""
+
+    def __init__(self, goals: Mapping[str, str], rules: Mapping[tuple[str, str], Effect] | Rule) -> None:
+        self.goals, self.rules = dict(goals), rules
+
+    def verify(self, theorem: Theorem, tactics: Sequence[str]):
+        from prover.checker import CheckResult
+
+        env = FakeLean(self.goals, self.rules)
+        state: Step = env.start(theorem)
+        for tactic in tactics:
+            if tactic in ("sorry", "admit") or not isinstance(state, State):
+                return CheckResult(False, ("replay: the proof uses sorry or runs past its end",))
+            state = env.run_tactic(state, tactic)
+        return CheckResult(isinstance(state, Finished), () if isinstance(state, Finished) else ("replay failed",))

@@ -12,7 +12,7 @@ from database.records import ProofAttempt
 from database.store import Store
 from prover.batch import BatchOptions, prove_batch
 from prover.search import SearchLimits
-from prover.testing import Bug, Crash, Die, FakeLean, Stall, TableGenerator, fake_theorem
+from prover.testing import Bug, Crash, Die, FakeLean, ReplayVerifier, Stall, TableGenerator, fake_theorem
 
 NAMES = ["easy", "two_steps", "crashes", "dies", "stuck", "missing", "buggy", "after"]
 GOALS = {"easy": "E", "two_steps": "T", "crashes": "C", "dies": "D", "stuck": "S", "buggy": "B", "after": "A"}
@@ -23,6 +23,7 @@ THEOREMS = [fake_theorem(n, line=i + 1) for i, n in enumerate(NAMES)]
 
 env_factory = functools.partial(FakeLean, GOALS, RULES)
 generator_factory = functools.partial(TableGenerator, TABLE)
+verifier_factory = functools.partial(ReplayVerifier, GOALS, RULES)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,7 +45,7 @@ def test_batch_survives_crashes_dead_workers_and_stuck_lean(tmp_path: Path):
     arrived: list[str] = []
     with Store.open(tmp_path / "db.sqlite") as store:
         summary = prove_batch(THEOREMS, env_factory, generator_factory, options(), store=store,
-                              on_result=lambda a: arrived.append(a.theorem_id))
+                              on_result=lambda a: arrived.append(a.theorem_id), verifier_factory=verifier_factory)
         stored = {a.theorem_id: a for a in store.attempts(checkpoint="ck1")}
     by_name = {t.full_name: stored[t.id] for t in THEOREMS}
     assert {n: a.outcome for n, a in by_name.items()} == {
@@ -63,6 +64,7 @@ def test_a_killed_batch_resumes_with_what_is_left(tmp_path: Path):
     theorems = [fake_theorem(f"t{i}", line=i) for i in range(6)]
     goals = {f"t{i}": "E" for i in range(6)}
     factory = functools.partial(FakeLean, goals, RULES)
+    verify = functools.partial(ReplayVerifier, goals, RULES)
 
     class Killed(Exception):
         pass
@@ -76,10 +78,12 @@ def test_a_killed_batch_resumes_with_what_is_left(tmp_path: Path):
     seen: list[ProofAttempt] = []
     with Store.open(tmp_path / "db.sqlite") as store:
         with pytest.raises(Killed):
-            prove_batch(theorems, factory, generator_factory, options(workers=1), store=store, on_result=kill_after_two)
+            prove_batch(theorems, factory, generator_factory, options(workers=1), store=store, on_result=kill_after_two,
+                        verifier_factory=verify)
         assert len(store.attempts(checkpoint="ck1")) == 2  # stored before the batch died
     with Store.open(tmp_path / "db.sqlite") as store:
-        summary = prove_batch(theorems, factory, generator_factory, options(workers=1), store=store)
+        summary = prove_batch(theorems, factory, generator_factory, options(workers=1), store=store,
+                              verifier_factory=verify)
         assert summary.skipped == 2 and len(summary.attempts) == 4
         assert {a.theorem_id for a in store.attempts(checkpoint="ck1", outcome="proved")} == {t.id for t in theorems}
         again = prove_batch(theorems, factory, generator_factory, options(workers=1), store=store)
@@ -102,6 +106,21 @@ def test_a_cluster_address_goes_to_ray_init(monkeypatch):
     assert calls[1]["num_cpus"] == 3 and "address" not in calls[1]
 
 
+def test_a_found_proof_is_proved_only_when_the_final_check_accepts_it(tmp_path: Path):
+    cheat_rules = {("E", "sorry"): ()}  # an environment that lets `sorry` close the goal (as a lax REPL might)
+    theorems = [fake_theorem("t", line=1)]
+    cheats = functools.partial(FakeLean, {"t": "E"}, cheat_rules)
+    sorry_first = functools.partial(TableGenerator, {"E": [("sorry", -0.1)]})
+    with Store.open(tmp_path / "db.sqlite") as store:
+        unchecked = prove_batch(theorems, cheats, sorry_first, options(workers=1, checkpoint="a"), store=store)
+        checked = prove_batch(theorems, cheats, sorry_first, options(workers=1, checkpoint="b"), store=store,
+                              verifier_factory=functools.partial(ReplayVerifier, {"t": "E"}, cheat_rules))
+        assert store.attempts(outcome="proved") == []
+    [first], [second] = unchecked.attempts, checked.attempts
+    assert (first.outcome, first.proof) == ("unverified", "sorry") and "not checked" in first.message
+    assert second.outcome == "unverified" and "rejected by Lean on the whole file" in second.message
+
+
 def test_options_are_validated():
     with pytest.raises(ValueError, match="workers must be at least 1"):
         BatchOptions(checkpoint="c", workers=0)
@@ -112,13 +131,14 @@ import functools, sys
 from database.store import Store
 from prover.batch import BatchOptions, prove_batch
 from prover.search import SearchLimits
-from prover.testing import FakeLean, TableGenerator, fake_theorem
+from prover.testing import FakeLean, ReplayVerifier, TableGenerator, fake_theorem
 theorems = [fake_theorem(f"t{i}", line=i) for i in range(8)]
 env = functools.partial(FakeLean, {t.full_name: "E" for t in theorems}, {("E", "rfl"): ()}, latency=0.3)
 gen = functools.partial(TableGenerator, {"E": [("rfl", -0.1)]})
 with Store.open(sys.argv[1]) as store:
     s = prove_batch(theorems, env, gen, BatchOptions(checkpoint="ck", workers=1, limits=SearchLimits(timeout=30)),
-                    store=store)
+                    store=store, verifier_factory=functools.partial(ReplayVerifier, {t.full_name: "E" for t in theorems},
+                                                                    {("E", "rfl"): ()}))
 print(len(s.attempts), s.skipped)
 """
 

@@ -119,3 +119,119 @@ def test_messages_keep_multi_line_goals():
     out = "F.lean:1:0: error: unsolved goals\nh : p\n⊢ p\n\n⊢ q\nF.lean:9:2: info: ok\n"
     [err, info] = parse_messages(out)
     assert err.text == "unsolved goals\nh : p\n⊢ p\n\n⊢ q" and (info.line, info.severity) == (9, "info")
+
+
+# ---- the final check: the proof spliced in, #print axioms appended, the rest of the file compared ------------
+
+NAT = EXAMPLES / "nat-basics"
+NAT_GOALS = {"NatBasics.double_sub_self": "double n - n = n", "NatBasics.double_lt_double": "double m < double n"}
+NAT_RULES = {("double n - n = n", "unfold NatBasics.double"): ("n + n - n = n",), ("n + n - n = n", "omega"): ()}
+
+
+@pytest.fixture
+def nat(tmp_path: Path):
+    [theorem, _] = sorry_theorems(NAT, "NatBasics/Double.lean")
+    return theorem, tmp_path
+
+
+@pytest.mark.parametrize("style", ["current", "old"])
+def test_verify_accepts_a_real_proof_and_never_a_sorry(nat, style):
+    from prover.testing import LakeDouble
+
+    theorem, tmp_path = nat
+    lake = LakeDouble(NAT_GOALS, NAT_RULES, style=style)
+    check = WholeProofChecker(NAT, tmp_path, runner=lake)
+    good = check.verify(theorem, ["unfold NatBasics.double", "omega"])
+    assert good.ok and good.errors == ()
+    assert lake.calls[0][3].endswith(".lean") and "#print axioms NatBasics.double_sub_self" in \
+        Path(lake.calls[0][3]).read_text()
+    for cheat in (["sorry"], ["unfold NatBasics.double", "stop"], ["unfold NatBasics.double", "admit"]):
+        verdict = check.verify(theorem, cheat)
+        assert not verdict.ok and "the proof uses sorry" in verdict.errors and "its axioms include sorryAx" in verdict.errors
+    partial = check.verify(theorem, ["unfold NatBasics.double"])
+    assert not partial.ok and partial.errors == ("unsolved goals",) and partial.unsolved == "⊢ n + n - n = n"
+    wrong = check.verify(theorem, ["simp"])
+    name = "unknown identifier 'simp'" if style == "current" else "simp: no rule for goal 'double n - n = n'"
+    assert not wrong.ok and name in wrong.errors
+
+
+def _everything(text: str):
+    """A Lean that answers every file the same way: ``text`` at every declaration, sorryAx for every name."""
+    import re
+
+    from prover.sandbox import SandboxResult
+
+    def run(argv, cwd):
+        path = argv[3]
+        out = []
+        for i, line in enumerate(Path(path).read_text().split("\n"), 1):
+            if re.match(r"(private |protected )?(theorem|lemma|def) ", line):
+                out.append(f"{path}:{i}:8: {text}")
+            if line.startswith("#print axioms "):
+                out.append(f"'{line.split()[-1]}' depends on axioms: [propext, sorryAx]")
+        return SandboxResult(1 if "error" in text else 0, "\n".join(out) + "\n", "", 0.01)
+    return run
+
+
+@pytest.mark.parametrize("text", ["warning: declaration uses `sorry`", "warning: declaration uses 'sorry'",
+                                  "error(lean.unknownIdentifier): unknown identifier 'x'"])
+def test_a_lean_that_says_sorry_or_a_named_error_everywhere_never_passes(nat, text):
+    theorem, tmp_path = nat
+    check = WholeProofChecker(NAT, tmp_path, runner=_everything(text))
+    verdict = check.verify(theorem, ["unfold NatBasics.double", "omega"])
+    assert not verdict.ok and verdict.errors
+    assert not check.check(theorem, ["unfold NatBasics.double", "omega"]).ok
+    with pytest.raises(EnvInitError):  # a named error is not an empty, finished state
+        check.start(theorem)
+
+
+def test_only_the_last_axioms_answer_counts_and_the_rest_of_the_file_must_not_change(nat):
+    from prover.sandbox import SandboxResult
+    from prover.testing import LakeDouble
+
+    theorem, tmp_path = nat
+    lake = LakeDouble(NAT_GOALS, NAT_RULES)
+
+    def trace_then_sorry(argv, cwd):  # a tactic printed a fake answer before the real one
+        real = lake(argv, cwd)
+        fake = "'NatBasics.double_sub_self' does not depend on any axioms\n"
+        return SandboxResult(0, fake + real.stdout.replace("does not depend on any axioms",
+                                                           "depends on axioms: [sorryAx]"), "", 0.01)
+    verdict = WholeProofChecker(NAT, tmp_path, runner=trace_then_sorry).verify(theorem, ["unfold NatBasics.double", "omega"])
+    assert verdict.errors == ("its axioms include sorryAx",)
+
+    def loses_a_sorry(argv, cwd):  # the edit silenced another declaration's sorry
+        real = lake(argv, cwd)
+        if "#print axioms" not in Path(argv[3]).read_text():
+            return real
+        kept = [m for m in real.stdout.splitlines() if "double_lt_double" not in m and ":76:" not in m]
+        return SandboxResult(0, "\n".join(kept) + "\n", "", 0.01)
+    verdict = WholeProofChecker(NAT, tmp_path, runner=loses_a_sorry).verify(theorem, ["unfold NatBasics.double", "omega"])
+    assert verdict.errors == ("another declaration of the file gained or lost a sorry",)
+
+    def breaks_the_end(argv, cwd):
+        real = lake(argv, cwd)
+        if "#print axioms" not in Path(argv[3]).read_text():
+            return real
+        *before, answer = real.stdout.splitlines()  # Lean prints in file order: the answer stays last
+        broken = f"{argv[3]}:81:0: error: invalid 'end', insufficient scopes"
+        return SandboxResult(1, "\n".join([*before, broken, answer]) + "\n", "", 0.01)
+    verdict = WholeProofChecker(NAT, tmp_path, runner=breaks_the_end).verify(theorem, ["unfold NatBasics.double", "omega"])
+    assert verdict.errors == ("the edit breaks line 80: invalid 'end', insufficient scopes",)
+
+
+def test_messages_of_every_lean_format():
+    out = ("F.lean:2:6: error(lean.unknownIdentifier): unknown identifier 'foo'\n"
+           "F.lean:1:0: error: unsolved goals\n⊢ p\n"
+           "F.lean:7:8: warning: declaration uses `sorry`\n"
+           "F.lean:9:8: warning: declaration uses 'sorry'\n"
+           "'F.t' depends on axioms: [propext,\n Classical.choice,\n sorryAx]\n")
+    named, goals, new, old = parse_messages(out)
+    assert (named.severity, named.name, named.text) == ("error", "lean.unknownIdentifier", "unknown identifier 'foo'")
+    assert goals.text == "unsolved goals\n⊢ p" and new.uses_sorry and old.uses_sorry and not goals.uses_sorry
+    assert old.text.endswith("'sorry'\n'F.t' depends on axioms: [propext,\n Classical.choice,\n sorryAx]")  # bare info
+    from prover.checker import axioms_answer
+
+    assert axioms_answer(out) == ("propext", "Classical.choice", "sorryAx")
+    [bare] = parse_messages("'t' does not depend on any axioms\n")
+    assert (bare.line, bare.severity) == (0, "info")
