@@ -251,7 +251,7 @@ class LakeDouble:
             return [f"{path}:{by[0]}:{by[1]}: error: unsolved goals\n{state.pp}"], False
         return [], False
 
-    def __call__(self, argv: Sequence[str], cwd: object) -> "SandboxResult":
+    def __call__(self, argv: Sequence[str], cwd: object):
         from prover.sandbox import SandboxResult
 
         self.calls.append(list(argv))

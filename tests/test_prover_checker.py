@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from prover.checker import WholeProofChecker, parse_messages
-from prover.env import EnvInitError, Finished, LeanUnavailable, State, TacticError
+from prover.env import EnvInitError, LeanUnavailable, State, TacticError
 from prover.sandbox import SandboxResult
 from prover.search import SearchLimits, best_first_search
-from prover.testing import FakeLean, TableGenerator
+from prover.testing import TableGenerator
 from tests.conftest import EXAMPLES
 from tests.test_prover_patch import sorry_theorems
 
@@ -157,8 +157,6 @@ def test_verify_accepts_a_real_proof_and_never_a_sorry(nat, style):
 
 def _everything(text: str):
     """A Lean that answers every file the same way: ``text`` at every declaration, sorryAx for every name."""
-    import re
-
     from prover.sandbox import SandboxResult
 
     def run(argv, cwd):
