@@ -194,6 +194,9 @@ class ProverConfig:
     """Environment variable holding the endpoint's key (never written to the config or the log)."""
     whole_proof_samples: int = 8
     """Proofs asked of the whole-proof model per theorem."""
+    check_timeout: float = 600.0
+    """Seconds Lean may take on a whole file in the final check of a found proof (the edited copy, and once the
+    unedited file): a file, not a tactic, so not ``tactic_timeout``."""
     memory_neighbours: str = "lexical"
     """How the proof memory finds the nearest proved steps: ``lexical`` (BM25 over Lean tokens) or ``dense``
     (the retriever checkpoint's encoder; every remembered goal embedded once per checkpoint)."""
@@ -415,7 +418,7 @@ AT_LEAST = {"prover.tactic_freeze_after": 0, "retriever.accumulate": 1, "retriev
             "prover.tactic_batch_size": 1, "prover.whole_proof_samples": 1, "prover.tactic_timeout": 1}
 """Numeric settings and their least value (0 meaning "none" or "all" where the setting says so)."""
 
-POSITIVE = ("retriever.lr", "retriever.temperature", "prover.timeout", "prover.tactic_lr")
+POSITIVE = ("retriever.lr", "retriever.temperature", "prover.timeout", "prover.tactic_lr", "prover.check_timeout")
 """Numeric settings that must be more than 0."""
 
 DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")

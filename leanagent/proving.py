@@ -19,7 +19,7 @@ from database.store import Store
 from leanagent.config import Config
 from leanagent.workdir import Workdir, atomic_write_text
 
-__all__ = ["ProveSummary", "GeneratorRecipe", "EnvRecipe", "find_repo", "sorry_targets", "prove_repository",
+__all__ = ["ProveSummary", "GeneratorRecipe", "EnvRecipe", "VerifierRecipe", "find_repo", "sorry_targets", "prove_repository",
            "write_patch"]
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,26 @@ class EnvRecipe:
         return open_dojo_env(self.repo_dir, self.commit, self.workdir, tactic_timeout=self.tactic_timeout)
 
 
+@dataclass(frozen=True)
+class VerifierRecipe:
+    """How a worker builds the final check of its proofs: Lean on the whole file
+    (:meth:`prover.checker.WholeProofChecker.verify`), whatever environment found them."""
+
+    repo_dir: str
+    """The built checkout the edited copies are compiled against."""
+    workdir: str
+    """Scratch space (the edited copies)."""
+    timeout: float = 600.0
+    """Seconds for one whole file (``prover.check_timeout``)."""
+    runner: Callable | None = None
+    """Runs ``lake env lean`` (tests give a double); None: the sandbox."""
+
+    def __call__(self):
+        from prover.checker import WholeProofChecker
+
+        return WholeProofChecker(self.repo_dir, self.workdir, timeout=self.timeout, runner=self.runner)
+
+
 def write_patch(store: Store, repo: Repo, checkpoint: str, path: Path) -> int:
     """Write the proofs found under ``checkpoint`` as one patch for ``repo``; the number of proofs in it."""
     from prover.patch import make_patch
@@ -192,10 +212,13 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
                      checkpoint_dir: Path | None = None, index_dir: Path | None = None,
                      theorem: str | None = None, patch: Path | None = None,
                      env_factory: Callable | None = None, generator_factory: Callable | None = None,
+                     verifier_factory: Callable | None = None,
                      on_result: Callable | None = None, show_progress: bool = False) -> ProveSummary:
-    """Prove ``repo``'s sorry theorems with the retriever ``checkpoint``; optionally write a patch.
+    """Prove ``repo``'s sorry theorems with the retriever ``checkpoint``; optionally write a patch (of the
+    ``proved`` ones only: found, and accepted by Lean on the whole file).
 
-    Without a Lean toolchain this raises :class:`~prover.env.LeanUnavailable` (one line) before any work.
+    Without a Lean toolchain this raises :class:`~prover.env.LeanUnavailable` (one line) before any work. With
+    ``env_factory`` given (a test double) and no ``verifier_factory``, found proofs are ``unverified``.
     """
     from prover.batch import BatchOptions, prove_batch
     from prover.search import SearchLimits
@@ -207,7 +230,10 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
         if not repo.path:
             raise LookupError(f"{repo.name}: no local checkout recorded; run `leanagent run` on it first")
         require_lean(repo.path)
-        env_factory = EnvRecipe(p.env, repo.path, repo.commit, str((wd.root / "prover").resolve()), p.tactic_timeout)
+        scratch = wd.root if p.env == "dojo" else wd.root / "prover"  # dojo: WORKDIR/lean_dojo, tracing's cache
+        env_factory = EnvRecipe(p.env, repo.path, repo.commit, str(scratch.resolve()), p.tactic_timeout)
+        if verifier_factory is None:
+            verifier_factory = VerifierRecipe(repo.path, str((wd.root / "prover").resolve()), p.check_timeout)
     if generator_factory is None:
         generator_factory = GeneratorRecipe(
             p.generator, str(wd.database.resolve()), repo.id,
@@ -231,7 +257,8 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
             on_result(attempt)
 
     try:
-        summary = prove_batch(targets, env_factory, generator_factory, options, store=store, on_result=arrived)
+        summary = prove_batch(targets, env_factory, generator_factory, options, store=store, on_result=arrived,
+                              verifier_factory=verifier_factory)
     finally:
         if bar is not None:
             bar.close()

@@ -169,14 +169,16 @@ def _prove(config, wd, checkpoint: str, targets: list[Theorem], old, env_factory
         line = "proofs not searched: no Lean toolchain (install elan to search and check them)"
         echo(line)
         return {"skipped": line}
-    from leanagent.proving import EnvRecipe, GeneratorRecipe
+    from leanagent.proving import EnvRecipe, GeneratorRecipe, VerifierRecipe
     from prover.batch import BatchOptions, prove_batch
     from prover.search import SearchLimits
 
     p = config.prover
+    verifier = None  # with a test double for Lean, found proofs stay unverified
     if env_factory is None:
         env_factory = EnvRecipe(p.env, old.scan.repo.path, old.scan.repo.commit,
                                 str((wd.root / "prover").resolve()), p.tactic_timeout)
+        verifier = VerifierRecipe(old.scan.repo.path, str((wd.root / "prover").resolve()), p.check_timeout)
     generator = GeneratorRecipe(p.generator, str(wd.database.resolve()), old.scan.repo.id,
                                 str(wd.checkpoints / checkpoint) if checkpoint else "", str(wd.index),
                                 config.retriever.max_length, p.num_premises,
@@ -184,8 +186,10 @@ def _prove(config, wd, checkpoint: str, targets: list[Theorem], old, env_factory
     limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions, tactics_per_node=p.num_sampled_tactics)
     options = BatchOptions(checkpoint=f"timesplit@{checkpoint}", workers=p.workers, ray_address=p.ray_address,
                            limits=limits)
-    summary = prove_batch(targets, env_factory, generator, options)
+    summary = prove_batch(targets, env_factory, generator, options, verifier_factory=verifier)
     proved = [a for a in summary.attempts if a.outcome == "proved"]
-    echo(f"proofs found: {len(proved)} of {len(targets)}")
-    return {"attempted": len(summary.attempts), "proved": len(proved),
+    unverified = summary.count("unverified")
+    echo(f"proofs found and checked by Lean: {len(proved)} of {len(targets)}"
+         + (f" ({unverified} more found but not accepted by the whole-file check)" if unverified else ""))
+    return {"attempted": len(summary.attempts), "proved": len(proved), "unverified": unverified,
             "proofs": {a.theorem_id: a.proof for a in proved}}

@@ -282,6 +282,8 @@ def test_prove_repository_with_the_trained_retriever_and_a_patch(reference: Path
              "NatBasics.sumTo_two_mul": "2 * sumTo n = n * (n + 1)"}
     rules = {("double n - n = n", "unfold NatBasics.double"): ("n + n - n = n",), ("n + n - n = n", "omega"): (),
              ("double m < double n", "unfold NatBasics.double"): ("m + m < n + n",), ("m + m < n + n", "omega"): ()}
+    # the final word: Lean (its double, in today's message formats) on the whole file with the proof spliced in
+    verify = VerifierRecipe(str(EXAMPLES / "nat-basics"), str(tmp_path / "check"), runner=LakeDouble(goals, rules))
     config = load_config(None, {**SETTINGS, "workdir": str(workdir), "prover.num_premises": "64",
                                           "prover.num_sampled_tactics": "128"})  # byt5-tiny ranks `double` 17th of 18
     with Store.open(wd.database) as store:
@@ -294,11 +296,12 @@ def test_prove_repository_with_the_trained_retriever_and_a_patch(reference: Path
         assert "unfold NatBasics.double" in {s.tactic for s in row}  # retrieved: accessible from Double.lean
         done = prove_repository(config, store, wd, repo, checkpoint, checkpoint_dir=wd.checkpoints / checkpoint,
                                 index_dir=wd.index, patch=tmp_path / "nat.patch",
-                                env_factory=functools.partial(FakeLean, goals, rules))
+                                env_factory=functools.partial(FakeLean, goals, rules), verifier_factory=verify)
         assert (done.targets, done.attempted, done.proved, done.outcomes) == (3, 3, 2, {"proved": 2, "failed": 1})
         proofs = {a.theorem_id: a.proof for a in store.attempts(checkpoint=checkpoint, outcome="proved")}
         assert sorted(proofs.values()) == ["unfold NatBasics.double\nomega"] * 2
-        again = prove_repository(config, store, wd, repo, checkpoint, env_factory=functools.partial(FakeLean, goals, rules))
+        again = prove_repository(config, store, wd, repo, checkpoint, env_factory=functools.partial(FakeLean, goals, rules),
+                                 verifier_factory=verify)
         assert (again.attempted, again.resumed, again.proved) == (0, 3, 2)
     copy = tmp_path / "nat-basics"
     shutil.copytree(EXAMPLES / "nat-basics", copy)
