@@ -204,6 +204,10 @@ class ProverConfig:
     """Lean environment: ``dojo`` (LeanDojo, tactic by tactic) or ``checker`` (``lake env lean`` per step)."""
     tactic_timeout: int = 60
     """Seconds per tactic (LeanDojo's REPL timeout)."""
+    cache_get: bool = True
+    """Run ``lake exe cache get`` (network, sandboxed) before building a project that requires Mathlib."""
+    build_timeout: float = 3600.0
+    """Seconds each step of building a repository for Lean may take (``lake exe cache get``, ``lake build``)."""
 
 
 @dataclass(frozen=True)
