@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Sequence
 
 __all__ = [
-    "METRIC_MEANINGS",
+    "METRIC_MEANINGS", "metric_meaning",
     "Matrix", "average_recall", "windowed_forgetting", "forgetting_measure", "cfr", "expanded_bwt", "bwt",
     "windowed_plasticity", "incremental_plasticity", "twcp", "aulc", "min_acc", "wc_acc",
     "lifelong_metrics", "composite_scores",
@@ -183,11 +183,17 @@ def wc_acc(r: Matrix) -> float | None:
     return _round(_cell(r, T - 1, T - 1) / T + (1 - 1 / T) * low, 12)
 
 
-def lifelong_metrics(r: Matrix, validation: Sequence[float], *, window: int = 5) -> dict[str, float | None]:
-    """Every metric of a run by name (the table of the report and ``metrics.json``)."""
+def lifelong_metrics(r: Matrix, validation: Sequence[float], *, window: int = 5,
+                     measure: str = "recall_at_10") -> dict[str, float | None]:
+    """Every metric of a run by name (the table of the report and ``metrics.json``); ``measure`` names what the
+    matrix holds (the retriever's ``recall_at_10``, the tactic generator's ``hit_at_64``) in the average's name.
+
+    >>> list(lifelong_metrics([[0.5]], [0.5], measure="hit_at_64"))[0]
+    'average_hit_at_64'
+    """
     a = average_recall(r)
     return {
-        "average_recall_at_10": a[-1] if a else None,
+        f"average_{measure}": a[-1] if a else None,
         "wf5": windowed_forgetting(r, window),
         "forgetting_measure": forgetting_measure(r),
         "cfr": cfr(r),
@@ -205,6 +211,7 @@ def lifelong_metrics(r: Matrix, validation: Sequence[float], *, window: int = 5)
 # What each metric of :func:`lifelong_metrics` means, in one line, and whether higher is better.
 METRIC_MEANINGS: dict[str, tuple[str, bool]] = {
     "average_recall_at_10": ("average test Recall@10 over the repositories learned, after the last one", True),
+    "average_hit_at_64": ("average test hit@64 over the repositories learned, after the last one", True),
     "wf5": ("windowed forgetting: the largest drop of that average below its best of the 5 steps before", False),
     "forgetting_measure": ("mean over earlier repositories of (best test R@10 ever − final test R@10)", False),
     "cfr": ("catastrophic-forgetting resilience: lowest average R@10 over the run / highest", True),
@@ -217,7 +224,17 @@ METRIC_MEANINGS: dict[str, tuple[str, bool]] = {
     "min_acc": ("mean over earlier repositories of their lowest test R@10 after they were learned", True),
     "wc_acc": ("worst-case accuracy: a mix of the last repository's R@10 and min-ACC", True),
 }
-"""name → (meaning, higher is better)."""
+"""name → (meaning, higher is better), said of the retriever's R@10 (:func:`metric_meaning` for another measure)."""
+
+
+def metric_meaning(name: str, measure: str = "R@10") -> tuple[str, bool]:
+    """The meaning of metric ``name`` of a matrix of ``measure`` (``R@10``, ``hit@64``), and whether higher is better.
+
+    >>> metric_meaning("cfr", "hit@64")[0]
+    'catastrophic-forgetting resilience: lowest average hit@64 over the run / highest'
+    """
+    meaning, higher = METRIC_MEANINGS.get(name, ("", True))
+    return meaning.replace("Recall@10", "R@10").replace("R@10", measure), higher
 
 # The paper's composite score: weights, and whether higher is better for the metric.
 _COMPOSITE = {"wf5": (0.2, False), "forgetting_measure": (0.2, False), "wp5": (0.1, True),

@@ -76,8 +76,8 @@ class GeneratorRecipe:
     """How a worker builds its tactic generator: which model, and the retriever that feeds it premises."""
 
     kind: str
-    """``templates``, ``memory``, ``combined`` (templates and memory), ``reprover``, or a Hugging Face name /
-    directory of a seq2seq model."""
+    """``templates``, ``memory``, ``model`` (the run's tactic model), ``combined`` (templates, memory, and the run's
+    tactic model when it trained one), ``reprover``, or a Hugging Face name / directory of a seq2seq model."""
     database: str
     """The run's SQLite file (premises and files, read by the worker)."""
     repo_id: str

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from leanagent.metrics import METRIC_MEANINGS
+from leanagent.metrics import metric_meaning
 from leanagent.workdir import atomic_write_text
 
 __all__ = ["CurriculumRow", "ScoreRow", "SorryRow", "SorryTheoremRow", "ReportData", "write_report",
@@ -264,7 +264,7 @@ def render_html(data: ReportData) -> str:
                                             r.bm25_recall_at_1, r.bm25_recall_at_10, r.bm25_mrr)
                                            for r in data.scores]))
         parts.append(f"<p class='note'>{html.escape(_small_note(data.scores))}</p>")
-    parts.append("<h2>Lifelong metrics</h2>")
+    parts.append("<h2>Lifelong metrics of the retriever (its test R@10 matrix)</h2>")
     parts.append(_table(["metric", "value", "better", "meaning"], _metric_rows(data.metrics)))
     parts.append("<p class='note'>n/a: the run is too short for the metric (e.g. WF5 needs more than five "
                  "repositories).</p>")
@@ -275,7 +275,7 @@ def render_html(data: ReportData) -> str:
                      "(whitespace collapsed, names cut to their last component). No Lean runs them.</p>")
         parts.append(_table(["repository", "theorems", "hit@1", "hit@8", "hit@64"], data.tactic_scores))
         parts.append("<p>Lifelong metrics of its hit@64 matrix:</p>")
-        parts.append(_table(["metric", "value", "better", "meaning"], _metric_rows(data.tactic_metrics)))
+        parts.append(_table(["metric", "value", "better", "meaning"], _metric_rows(data.tactic_metrics, "hit@64")))
     if data.timesplit:
         parts.append(_timesplit_html(data.timesplit))
     for title, uri in (_plots(data) if data.order else []):
@@ -320,11 +320,12 @@ def _timesplit_html(ts: dict) -> str:
     return "".join(parts) + _table(["figure", "value"], rows)
 
 
-def _metric_rows(metrics: dict[str, float | None]) -> list[tuple[str, float | None, str, str]]:
-    """(name, value, "higher" / "lower", meaning) of each metric (fractions; the paper prints percentage points)."""
+def _metric_rows(metrics: dict[str, float | None], measure: str = "R@10") -> list[tuple[str, float | None, str, str]]:
+    """(name, value, "higher" / "lower", meaning) of each metric of a ``measure`` matrix (fractions; the paper prints
+    percentage points)."""
     rows = []
     for name, value in metrics.items():
-        meaning, higher = METRIC_MEANINGS.get(name, ("", True))
+        meaning, higher = metric_meaning(name, measure)
         rows.append((name, value, "higher" if higher else "lower", meaning))
     return rows
 
@@ -366,7 +367,7 @@ def render_markdown(data: ReportData) -> str:
         lines += [f"| {_md(r.repo)} | {r.queries} | {_fmt(r.recall_at_10)} | {_fmt(r.bm25_recall_at_10)} | "
                   f"{_fmt(r.mrr)} | {_fmt(r.bm25_mrr)} |" for r in data.scores]
         lines += ["", _small_note(data.scores), ""]
-    lines += ["| metric | value | better | meaning |", "|---|---|---|---|"]
+    lines += ["| retriever metric (R@10) | value | better | meaning |", "|---|---|---|---|"]
     lines += [f"| {k} | {_fmt(v)} | {better} | {_md(meaning)} |"
               for k, v, better, meaning in _metric_rows(data.metrics)]
     if data.tactic_scores:

@@ -123,7 +123,7 @@ def tactic_results(store: Store, order: list[Repo], checkpoints: list[str]):
     sub = [[matrix[i][j] for j in with_cases if j <= i] + [None] * sum(j > i for j in with_cases) for i in rows]
     validation = [validations[i] for i in rows]
     complete = all(v is not None for k, row in enumerate(sub) for v in row[: k + 1])
-    metrics = lifelong_metrics(sub, validation) if sub and complete else {}
+    metrics = lifelong_metrics(sub, validation, measure="hit_at_64") if sub and complete else {}
     last = checkpoints[-1]
     scores = tuple((order[j].name, e.cases, e.hit_at_1, e.hit_at_8, e.hit_at_64) for j in range(len(order))
                    if (e := cells.get((last, order[j].id, "test"))) is not None)

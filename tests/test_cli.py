@@ -294,3 +294,56 @@ def test_a_workdir_saved_with_a_bad_device_is_not_made_worse(device: str, messag
     (work / "config.toml").write_text(saved)
     assert message in _refused(capsys, ["run", str(EXAMPLES / "repos.txt"), "--workdir", str(work)])
     assert (work / "config.toml").read_text() == saved and sorted(p.name for p in work.iterdir()) == ["config.toml"]
+
+
+# ---- one vocabulary --------------------------------------------------------------------------------------
+
+def test_sorry_theorems_mean_the_same_in_scan_curriculum_status_and_the_report(tmp_path: Path, capsys) -> None:
+    # expr-eval: 3 theorems whose proof gives up (the targets) and 1 placeholder (sorry in its statement).
+    assert main(["scan", str(EXAMPLES / "expr-eval"), "--json", "-q", "--workdir", str(tmp_path / "c")]) == 0
+    scan = json.loads(capsys.readouterr().out)
+    assert (scan["sorry_theorems"], scan["placeholders"]) == (3, 1)
+    repos = tmp_path / "repos.txt"
+    repos.write_text(f"{EXAMPLES / 'expr-eval'}\n")
+    assert main(["curriculum", str(repos), "-q", "--workdir", str(tmp_path / "c")]) == 0
+    header, row = capsys.readouterr().out.splitlines()[1:3]
+    assert header.split()[:8] == ["#", "repository", "easy", "medium", "hard", "no_difficulty", "sorry", "placeholders"]
+    assert row.split()[1] == "expr-eval" and row.split()[5:8] == ["4", "3", "1"]  # no_difficulty, sorry, placeholders
+    work = str(tmp_path / "w")
+    assert main(["run", str(repos), "--workdir", work, "-q", "--set", "retriever.model=bm25",
+                 "--set", "prover.tactic_model="]) == 0
+    capsys.readouterr()
+    assert main(["status", "--workdir", work, "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert (status["sorry_theorems"], status["placeholders"]) == ({"expr-eval": 3}, {"expr-eval": 1})
+    assert main(["status", "--workdir", work]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[1].split()[:3] == ["1", "expr-eval", "3"]
+    assert "expr-eval: 1 placeholders (sorry in the statement), not among its sorry theorems" in text
+    assert "retriever: lifelong metrics of its test R@10 matrix:" in text
+    report = json.loads((tmp_path / "w" / "report" / "metrics.json").read_text())
+    assert [(r["sorry_theorems"], r["placeholders"]) for r in report["curriculum"]] == [(3, 1)]
+
+
+def test_a_subcommands_usage_error_shows_its_own_usage_and_version_is_known(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--bogus"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith("usage: leanagent run ")
+    assert err.rstrip().endswith("leanagent run: error: unrecognized arguments: --bogus")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("leanagent ")
+
+
+def test_prove_help_and_the_readme_say_what_combined_is_made_of(capsys) -> None:
+    from prover.memory import OFFLINE_GENERATORS
+
+    with pytest.raises(SystemExit):
+        main(["prove", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "combined (the default: templates, memory, and the run's tactic model when it trained one)" in help_text
+    assert all(kind in help_text for kind in OFFLINE_GENERATORS)
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    assert "`combined` (the default) mixes three" in readme and "`model`, the run's own tactic model when it " \
+        "trained one" in readme

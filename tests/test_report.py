@@ -46,7 +46,8 @@ def test_every_metric_says_what_it_means_and_which_way_is_better(tmp_path: Path)
     from leanagent.metrics import _COMPOSITE
 
     metrics = lifelong_metrics(R, [0.6, 0.5, 0.7])
-    assert set(metrics) == set(METRIC_MEANINGS) and all(meaning for meaning, _ in METRIC_MEANINGS.values())
+    assert set(metrics) | {"average_hit_at_64"} == set(METRIC_MEANINGS)
+    assert all(meaning for meaning, _ in METRIC_MEANINGS.values())
     assert all(METRIC_MEANINGS[name][1] == higher for name, (_, higher) in _COMPOSITE.items())
     paths = write_report(_data(), tmp_path)
     summary, page = paths["markdown"].read_text(), paths["html"].read_text()
@@ -63,3 +64,17 @@ def test_each_sorry_theorem_by_name_with_its_outcome(tmp_path: Path) -> None:
     assert "| a/arith | Arith.add_comm' | proved | by   omega |" in summary
     assert "| b/lists | Lists.rev_rev | skipped | no Lean toolchain |" in summary
     assert "<td>Arith.hard</td><td>timeout</td><td>600 s</td>" in paths["html"].read_text()
+
+
+def test_each_lifelong_table_is_named_by_its_own_metric(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    data = replace(_data(), tactic_generator="combined", tactic_scores=(("a/arith", 4, 0.25, 0.5, 0.75),),
+                   tactic_metrics=lifelong_metrics(R, [0.6, 0.5, 0.7], measure="hit_at_64"))
+    paths = write_report(data, tmp_path)
+    page = paths["html"].read_text()
+    tactics = page.split("Lifelong metrics of its hit@64 matrix")[1].split("<h2>")[0]
+    assert "average_hit_at_64" in tactics and "average_recall_at_10" not in tactics and "R@10" not in tactics
+    assert "lowest average hit@64 over the run / highest" in tactics
+    assert "<h2>Lifelong metrics of the retriever (its test R@10 matrix)</h2>" in page
+    assert json.loads(paths["json"].read_text())["tactics"]["metrics"]["average_hit_at_64"] == 0.55
