@@ -115,6 +115,12 @@ def _tactic_evaluations(db: Database) -> None:
     }, pk=("checkpoint", "repo_id", "split"))
 
 
+@_migration("0005_repo_textbook")
+def _repo_textbook(db: Database) -> None:
+    # A repository marked `textbook` in the repositories file: its sorries are exercises, never attempted.
+    db["repos"].add_column("textbook", int, not_null_default=0)
+
+
 LATEST_VERSION = len(_NAMES)
 """Number of migrations this code knows: the schema version of a fully migrated database."""
 

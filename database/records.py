@@ -83,6 +83,8 @@ class Repo:
     """Local directory holding the checked-out sources (an acquisition detail, not identity)."""
     dependencies: tuple[Dependency, ...] = ()
     """Packages pinned in ``lake-manifest.json``."""
+    textbook: bool = field(default=False, compare=False)
+    """Marked ``textbook`` in the repositories file: its sorries are exercises, listed but not attempted."""
     id: str = field(init=False, compare=False)
     """Stable id over (url, commit)."""
 

@@ -24,7 +24,7 @@ __all__ = [
     "evaluation_row", "evaluation_from_row", "tactic_evaluation_row", "tactic_evaluation_from_row", "attempt_row", "attempt_from_row", "Diff", "diff",
 ]
 
-REPO_COLUMNS = ("id", "url", "commit", "name", "lean_version", "path", "dependencies")
+REPO_COLUMNS = ("id", "url", "commit", "name", "lean_version", "path", "dependencies", "textbook")
 """Columns of ``repos`` that describe the :class:`Repo` itself (the rest are ingest bookkeeping)."""
 FILE_COLUMNS = ("id", "repo_id", "path", "module", "imports", "lines")
 PREMISE_COLUMNS = ("id", "full_name", "kind", "path", "code")
@@ -49,13 +49,14 @@ def repo_row(repo: Repo) -> dict[str, Any]:
     """The identity columns of a repository's row."""
     deps = [{"name": d.name, "url": d.url, "rev": d.rev} for d in repo.dependencies]
     return {"id": repo.id, "url": repo.url, "commit": repo.commit, "name": repo.name,
-            "lean_version": repo.lean_version, "path": repo.path, "dependencies": dumps(deps)}
+            "lean_version": repo.lean_version, "path": repo.path, "dependencies": dumps(deps),
+            "textbook": int(repo.textbook)}
 
 
 def repo_from_row(row: Mapping[str, Any]) -> Repo:
     deps = tuple(Dependency(**d) for d in json.loads(row["dependencies"]))
     return Repo(url=row["url"], commit=row["commit"], name=row["name"], lean_version=row["lean_version"],
-                path=row["path"], dependencies=deps)
+                path=row["path"], dependencies=deps, textbook=bool(row.get("textbook", 0)))
 
 
 def file_row(repo: Repo, f: SourceFile) -> dict[str, Any]:

@@ -7,6 +7,7 @@ A local work tree listed without a commit is read in place.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -216,6 +217,13 @@ def acquire(spec: RepoSpec, cache_dir: Path, *, timeout: float = 1800.0, compati
     - Work tree (or plain directory) without a commit: read in place; its commit is HEAD when git says
       the tree is clean, else ``tree-<content hash>``, so an edited tree never poses as a commit.
     """
+    checkout = _acquire(spec, cache_dir, timeout=timeout, compatible=compatible)
+    if spec.textbook:
+        checkout = dataclasses.replace(checkout, repo=dataclasses.replace(checkout.repo, textbook=True))
+    return checkout
+
+
+def _acquire(spec: RepoSpec, cache_dir: Path, *, timeout: float, compatible: bool) -> Checkout:
     if spec.is_url:
         git_dir = _clone(spec.source, spec.commit, cache_dir, timeout)
         if compatible and is_shallow(git_dir):

@@ -74,7 +74,7 @@ def _scan_summary(result) -> dict:
         "files": len(scan.files),
         "lines": sum(f.lines for f in scan.files),
         "theorems": len(theorems),
-        "sorry_theorems": sum(t.is_target for t in theorems),  # proving targets, as everywhere; placeholders apart
+        "sorry_theorems": sum(t.has_sorry for t in theorems),
         "placeholders": sum(t.placeholder for t in theorems),
         "premises": len(scan.premises),
         "tactic_steps": sum(t.num_steps for t in theorems),
@@ -87,13 +87,6 @@ def _scan_summary(result) -> dict:
         "problems": list(result.problems),
         "seconds": round(scan.seconds, 3),
     }
-
-
-SORRY_WORDS = ("sorry: theorems whose proof gives up (sorry/admit), the proving targets; placeholders (sorry in the "
-               "statement) are counted apart")
-"""What "sorry theorems" means in every command's output (scan, curriculum, status, report)."""
-SCAN_NOTES = {"sorry_theorems": "  (proof gives up: the proving targets)",
-              "placeholders": "  (sorry in the statement: not targets, not in sorry_theorems)"}
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -125,7 +118,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
     summary = _scan_summary(result)
     summary["seconds_total"] = round(time.perf_counter() - started, 3)
     if args.theorems or args.sorries:  # names as `prove --theorem` takes them, with where they stand
-        summary["listed"] = [{"name": t.full_name, "path": t.path, "line": t.start.line, "sorry": t.has_sorry}
+        from prover.targets import skip_reasons
+
+        root = Path(result.scan.repo.path)
+        skipped = skip_reasons(result.scan.theorems, result.scan.premises,
+                               lambda path: (root / path).read_text(encoding="utf-8", errors="replace"),
+                               textbook=specs[0].textbook)
+        summary["listed"] = [{"name": t.full_name, "path": t.path, "line": t.start.line, "sorry": t.has_sorry,
+                              **({"skipped": skipped[t.id]} if t.id in skipped else {})}
                              for t in result.scan.theorems
                              if args.theorems or t.is_target]
     for problem in result.problems if args.quiet < 2 else ():
@@ -137,13 +137,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"  {'tracing':20} {summary['lean_dojo']['why']}")
         for key in ("files", "lines", "theorems", "sorry_theorems", "placeholders", "premises",
                     "tactic_steps", "dependency_premises"):
-            print(f"  {key:20} {summary[key]}{SCAN_NOTES.get(key, '')}")
+            print(f"  {key:20} {summary[key]}")
         if summary["warnings"]:
             print(f"  {'warnings':20} {len(summary['warnings'])} (first: {summary['warnings'][0]})")
         print(f"  {'seconds':20} {summary['seconds']}")
         for entry in summary.get("listed", []):
             mark = "  sorry" if entry["sorry"] and args.theorems else ""
-            print(f"{entry['name']}  {entry['path']}:{entry['line']}{mark}")
+            why = f"  skipped: {entry['skipped']}" if "skipped" in entry else ""
+            print(f"{entry['name']}  {entry['path']}:{entry['line']}{mark}{why}")
     return EXIT_OK
 
 
@@ -180,14 +181,11 @@ def cmd_curriculum(args: argparse.Namespace) -> int:
         if plan.thresholds is not None:
             print(f"order: {plan.strategy}; easy: S ≤ {plan.thresholds.log_p33:.2f}, "
                   f"hard: S > {plan.thresholds.log_p67:.2f} (S = tactic steps, difficulty e^S)")
-        print(f"{'#':>3}  {'repository':40} {'easy':>6} {'medium':>6} {'hard':>6} {'no_difficulty':>13} "
-              f"{'sorry':>6} {'placeholders':>12}  lean (LeanDojo)")
+        print(f"{'#':>3}  {'repository':40} {'easy':>6} {'medium':>6} {'hard':>6} {'sorry':>6}  lean (LeanDojo)")
         for row in rows:
             lean = f"{row['lean_dojo']['version'] or '?'} ({'ok' if row['lean_dojo']['supported'] else 'no'})"
             print(f"{row['position']:>3}  {row['repo'][:40]:40} {row['easy']:>6} {row['medium']:>6} "
-                  f"{row['hard']:>6} {row['no_difficulty']:>13} {row['sorry_theorems']:>6} "
-                  f"{row['placeholders']:>12}  {lean}")
-        print(f"no_difficulty: proved without tactic steps (term proofs); {SORRY_WORDS}")
+                  f"{row['hard']:>6} {row['sorry_theorems']:>6}  {lean}")
         for row in rows:
             if not row["lean_dojo"]["supported"]:
                 print(f"  {row['repo']}: {row['lean_dojo']['why']}; static extraction only")
@@ -218,7 +216,7 @@ _FLAG_SETTINGS = {  # CLI flag (argparse dest) → config key
     "workdir": "workdir", "order": "curriculum.order", "seed": "curriculum.seed", "model": "retriever.model",
     "device": "retriever.device", "workers": "prover.workers", "ray_address": "prover.ray_address",
     "generator": "prover.generator", "env": "prover.env", "timeout": "prover.timeout", "preset": "preset",
-    "ranking": "retriever.ranking",
+    "ranking": "retriever.ranking", "include_placeholders": "prover.include_placeholders",
 }
 
 
@@ -436,38 +434,30 @@ def cmd_status(args: argparse.Namespace) -> int:
     with store:
         state = run_state(store)
         data = report_data(store)
-        rows = [*state.order, *(repo for repo, _ in state.not_learned)] if state is not None else []
-        counts = {repo.id: store.counts(repo.id) for repo in rows}  # sorry theorems as scan and the report count
     if state is None:
         print("no curriculum yet: the run is still ingesting repositories")
         return EXIT_OK
+    rows = [*state.order, *(repo for repo, _ in state.not_learned)]
     if args.json:
         print(json.dumps({"order": [r.name for r in state.order],
                           "stages": {r.name: {s: stage_label(state.stages.get(r.id, {}).get(s)) for s in STAGES}
                                      for r in rows},
                           "not_learned": {r.name: reason for r, reason in state.not_learned},
                           "lean_dojo": {r.name: _tracing(r.lean_version) for r in rows},
-                          "sorry_theorems": {r.name: counts[r.id].sorry_theorems for r in rows},
-                          "placeholders": {r.name: counts[r.id].placeholders for r in rows},
                           "problems": list(state.problems), "metrics": data.metrics,
                           "tactics": {"generator": data.tactic_generator, "metrics": data.tactic_metrics}},
                          indent=2))
         return EXIT_OK
-    print(f"{'#':>3}  {'repository':36} {'sorry':>6} " + " ".join(f"{s:>8}" for s in STAGES))
+    print(f"{'#':>3}  {'repository':36} " + " ".join(f"{s:>8}" for s in STAGES))
     notes = []
     for i, repo in enumerate(rows):
         done = state.stages.get(repo.id, {})
         labels = [stage_label(done.get(s)) for s in STAGES]
         position = str(i + 1) if i < len(state.order) else "-"
-        sorry = counts[repo.id].sorry_theorems
-        if counts[repo.id].placeholders:
-            notes.append(f"  {repo.name}: {counts[repo.id].placeholders} placeholders (sorry in the statement), "
-                         "not among its sorry theorems")
         if len(set(labels)) == 1 and labels[0].startswith("skipped"):  # the whole repository, one reason
-            print(f"{position:>3}  {repo.name[:36]:36} {sorry:>6} {labels[0]}")
+            print(f"{position:>3}  {repo.name[:36]:36} {labels[0]}")
             continue
-        print(f"{position:>3}  {repo.name[:36]:36} {sorry:>6} "
-              + " ".join(f"{label.split(' (')[0]:>8}" for label in labels))
+        print(f"{position:>3}  {repo.name[:36]:36} " + " ".join(f"{label.split(' (')[0]:>8}" for label in labels))
         notes += [f"  {repo.name} {stage}: {label}" for stage, label in zip(STAGES, labels) if "(" in label]
     verdicts = {repo.name: _tracing(repo.lean_version) for repo in rows}
     notes += [f"  {name}: {v['why']}; static extraction only" for name, v in verdicts.items() if not v["supported"]]
@@ -477,8 +467,6 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"problems of the latest run ({len(state.problems)}):")
         for problem in state.problems:
             print(f"  {problem}")
-    if data.metrics:
-        print("retriever: lifelong metrics of its test R@10 matrix:")
     for name, value in data.metrics.items():
         print(f"  {name:24} {'n/a' if value is None else f'{value:.4f}'}")
     if data.tactic_scores:
@@ -634,8 +622,9 @@ def cmd_prove(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(dataclasses.asdict(done), indent=2))
     else:
+        skipped = f", {done.skipped} skipped (--include-placeholders tries them)" if done.skipped else ""
         print(f"{repo.name}: {done.proved}/{done.targets} sorry theorems proved with {checkpoint} "
-              f"({done.attempted} attempted now, {done.resumed} already done)")
+              f"({done.attempted} attempted now, {done.resumed} already done{skipped})")
         if done.patch:
             print(f"patch: {done.patch} (apply with `git apply {done.patch}` in {repo.path})")
     if args.pull_request:
@@ -731,23 +720,12 @@ def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
-def _version() -> str:
-    """The installed distribution's version (``unknown`` when run from a source tree that was not installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("leanagent")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one subparser per command (each with an example in its help)."""
     parser = argparse.ArgumentParser(
         prog="leanagent", description="A lifelong-learning theorem prover for Lean 4.",
         epilog="example: leanagent run examples/repos.txt --workdir runs/example",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"leanagent {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
         "run": (cmd_run, "learn through repositories, easiest first: train, evaluate, prove, report",
@@ -850,10 +828,15 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--generator", default=None, help="templates, memory, model (the run's own tactic "
                            "model), combined (the default: templates, memory, and the run's tactic model when it "
                            "trained one), reprover, or a seq2seq model name/directory")
-            p.add_argument("--env", choices=("dojo", "checker"), default=None,
-                           help="LeanDojo tactic by tactic (default) or the whole-proof checker")
+            p.add_argument("--env", choices=("repl", "dojo", "checker"), default=None,
+                           help="the Lean REPL through lean-interact (default), LeanDojo tactic by tactic, or the "
+                           "whole-proof checker")
             p.add_argument("--timeout", type=float, default=None, help="seconds per theorem (default 600)")
         if name in ("run", "prove"):
+            p.add_argument("--include-placeholders", action="store_true", default=None,
+                           help="also try the sorry theorems skipped by default: a statement that uses a definition "
+                           "that is itself sorry, and exercises (a file or folder named like Exercises, a "
+                           "repository marked textbook in the repositories file)")
             p.add_argument("--workers", type=int, default=None, help="Ray workers for proving")
             p.add_argument("--ray-address", default=None, help="address of a Ray cluster (default: local Ray)")
         if name == "eval":
@@ -881,10 +864,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``leanagent`` console script."""
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:  # told with the usage of the subcommand it was given to, not the top-level one
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-        commands.get(getattr(args, "command", None), parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+    args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -153,8 +153,7 @@ class ProverConfig:
     """Open nodes whose tactics are generated in one batch (larger batches suit a GPU generator)."""
     generator: str = "combined"
     """Tactic generator: ``templates`` (retrieved premises in templates, plus automation), ``memory`` (the
-    tactics of the nearest proved steps, adapted: :mod:`prover.memory`), ``model`` (the run's tactic model),
-    ``combined`` (templates, memory, and the run's tactic model when it trains one),
+    tactics of the nearest proved steps, adapted: :mod:`prover.memory`), ``combined`` (templates and memory),
     ``reprover`` (ReProver's ByT5 tactic generator from the hub), or a seq2seq model name/directory."""
     num_premises: int = 8
     """Premises retrieved per proof state for the generator."""
@@ -195,6 +194,9 @@ class ProverConfig:
     """Environment variable holding the endpoint's key (never written to the config or the log)."""
     whole_proof_samples: int = 8
     """Proofs asked of the whole-proof model per theorem."""
+    include_placeholders: bool = False
+    """Also try the sorry theorems that are skipped by default: those whose statement uses a definition that is
+    itself ``sorry``, and exercises (a file or folder named like ``Exercises``, a repository marked ``textbook``)."""
     check_timeout: float = 600.0
     """Seconds Lean may take on a whole file in the final check of a found proof (the edited copy, and once the
     unedited file): a file, not a tactic, so not ``tactic_timeout``."""

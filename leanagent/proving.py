@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from database.records import Repo, Theorem
+from database.records import ProofAttempt, Repo, Theorem
 from database.store import Store
 from leanagent.config import Config
 from leanagent.workdir import Workdir, atomic_write_text
 
-__all__ = ["ProveSummary", "GeneratorRecipe", "EnvRecipe", "VerifierRecipe", "find_repo", "sorry_targets", "prove_repository",
+__all__ = ["ProveSummary", "GeneratorRecipe", "EnvRecipe", "VerifierRecipe", "find_repo", "sorry_targets", "skipped_targets", "prove_repository",
            "write_patch"]
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class ProveSummary:
     """What proving one repository did."""
 
     targets: int
-    """Sorry theorems asked for (placeholders excluded)."""
+    """Sorry theorems asked for (placeholder statements excluded; skipped ones included)."""
     attempted: int
     """Attempted in this call."""
     proved: int
@@ -43,6 +43,9 @@ class ProveSummary:
     """Path of the patch written, if any."""
     seconds: float = field(default=0.0, compare=False)
     """Wall time."""
+    skipped: int = 0
+    """Sorry theorems listed but not attempted (placeholder definitions, exercises), each recorded ``skipped``
+    with its reason."""
 
 
 def find_repo(store: Store, name: str) -> Repo:
@@ -71,13 +74,30 @@ def sorry_targets(store: Store, repo: Repo, theorem: str | None = None) -> list[
     return targets
 
 
+def skipped_targets(store: Store, repo: Repo) -> dict[str, str]:
+    """Sorry theorem id → why it is listed but not attempted (a placeholder definition in its statement, an
+    exercise): :mod:`prover.targets`, over the repository's stored declarations and its checkout's files."""
+    from prover.targets import skip_reasons
+
+    root = Path(repo.path) if repo.path else None
+
+    def source(path: str) -> str | None:
+        try:
+            return (root / path).read_text(encoding="utf-8", errors="replace") if root else None
+        except OSError:
+            return None
+
+    return skip_reasons(store.theorems(repo.id, sorry=True), store.premises(repo.id), source,
+                        textbook=repo.textbook)
+
+
 @dataclass(frozen=True)
 class GeneratorRecipe:
     """How a worker builds its tactic generator: which model, and the retriever that feeds it premises."""
 
     kind: str
-    """``templates``, ``memory``, ``model`` (the run's tactic model), ``combined`` (templates, memory, and the run's
-    tactic model when it trained one), ``reprover``, or a Hugging Face name / directory of a seq2seq model."""
+    """``templates``, ``memory``, ``combined`` (templates and memory), ``reprover``, or a Hugging Face name /
+    directory of a seq2seq model."""
     database: str
     """The run's SQLite file (premises and files, read by the worker)."""
     repo_id: str
@@ -240,6 +260,18 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
             str(checkpoint_dir or ""), str(index_dir or ""), config.retriever.max_length, p.num_premises,
             config.retriever.ranking, config.retriever.fusion, p.memory_neighbours, p.whole_proof,
             (p.endpoint_url, p.endpoint_model, p.endpoint_key_env), p.whole_proof_samples)
+    skipped: list[ProofAttempt] = []
+    new: list[ProofAttempt] = []
+    if not p.include_placeholders:
+        reasons = skipped_targets(store, repo)
+        recorded = {a.theorem_id: a.outcome for a in store.attempts(checkpoint=checkpoint)}
+        skipped = [ProofAttempt(t.id, checkpoint, "skipped", message=reasons[t.id]) for t in targets
+                   if t.id in reasons and recorded.get(t.id, "skipped") == "skipped"]
+        targets = [t for t in targets if t.id not in reasons]
+        new = [a for a in skipped if a.theorem_id not in recorded]  # each recorded once, with its reason
+        store.add_attempts(new)
+        for attempt in new if on_result is not None else ():
+            on_result(attempt)
     limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions,
                           tactics_per_node=p.num_sampled_tactics, frontier_batch=p.frontier_batch)
     options = BatchOptions(checkpoint=checkpoint, workers=p.workers, ray_address=p.ray_address, limits=limits)
@@ -269,5 +301,5 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
     if patch is not None:
         write_patch(store, repo, checkpoint, patch)
         written = str(patch)
-    return ProveSummary(len(targets), len(summary.attempts), proved, summary.skipped, dict(outcomes), written,
-                        summary.seconds)
+    return ProveSummary(len(targets) + len(skipped), len(summary.attempts), proved, summary.skipped, dict(outcomes),
+                        written, summary.seconds, len(skipped))

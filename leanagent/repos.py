@@ -1,4 +1,4 @@
-"""Reading ``repos.txt``: one repository per line, ``URL-or-path [commit]``, ``#`` comments.
+"""Reading ``repos.txt``: one repository per line, ``URL-or-path [commit] [textbook]``, ``#`` comments.
 
 A malformed line is reported as ``FILE:LINE: why`` and the other lines still count, so one typo never
 costs a user the whole list.
@@ -22,6 +22,8 @@ _SCP_URL = re.compile(r"^[\w.-]+@[\w.-]+:[\w./~-]+$")  # git@github.com:owner/na
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 _REVISION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._/+-]{0,199}$")  # a hash, a tag or a branch name
 _URL_SCHEMES = ("https", "http", "ssh", "git", "file")
+TEXTBOOK = "textbook"
+"""The last word of a line that marks a repository as a textbook (its sorries are exercises)."""
 
 
 class ReposFileError(ValueError):
@@ -38,6 +40,8 @@ class RepoSpec:
     """Commit, tag or branch to check out; ``None`` means HEAD (or the work tree as it is)."""
     where: str = ""
     """``FILE:LINE`` the spec came from, for messages."""
+    textbook: bool = False
+    """Marked ``textbook`` after the commit: its sorries are exercises (listed, not attempted)."""
 
     @property
     def is_url(self) -> bool:
@@ -83,8 +87,11 @@ def _parse_line(raw: str, base_dir: Path) -> RepoSpec | str | None:
     if not text:
         return None
     fields = text.split()
+    textbook = len(fields) > 1 and fields[-1] == TEXTBOOK
+    if textbook:
+        fields = fields[:-1]
     if len(fields) > 2:
-        return f"expected 'URL-or-path [commit]', got {len(fields)} fields: {text!r}"
+        return f"expected 'URL-or-path [commit] [textbook]', got {len(fields)} fields: {text!r}"
     source = fields[0]
     commit = fields[1] if len(fields) == 2 else None
     if commit is not None and not _REVISION.match(commit):
@@ -96,10 +103,10 @@ def _parse_line(raw: str, base_dir: Path) -> RepoSpec | str | None:
                     "(use https://, http://, ssh://, git@host:path, or a local path)")
         if not re.match(r"^[^:]+://[^/\s]+/.+", source):
             return f"URL names no repository: {source!r}"
-        return RepoSpec(normalise_url(source), commit)
+        return RepoSpec(normalise_url(source), commit, textbook=textbook)
     if _SCP_URL.match(source):
-        return RepoSpec(normalise_url(source), commit)
-    return RepoSpec(str((base_dir / source).resolve()), commit)
+        return RepoSpec(normalise_url(source), commit, textbook=textbook)
+    return RepoSpec(str((base_dir / source).resolve()), commit, textbook=textbook)
 
 
 def parse_repos_text(text: str, filename: str = "repos.txt", base_dir: Path | None = None
@@ -126,7 +133,7 @@ def parse_repos_text(text: str, filename: str = "repos.txt", base_dir: Path | No
             errors.append(f"{where}: duplicate of {seen[key]}, ignored")
             continue
         seen[key] = where
-        specs.append(RepoSpec(parsed.source, parsed.commit, where))
+        specs.append(RepoSpec(parsed.source, parsed.commit, where, parsed.textbook))
     return specs, errors
 
 

@@ -210,7 +210,7 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
     started = time.monotonic()
     done = set()
     if store is not None and options.resume:
-        done = {a.theorem_id for a in store.attempts(checkpoint=options.checkpoint)}
+        done = {a.theorem_id for a in store.attempts(checkpoint=options.checkpoint) if a.outcome != "skipped"}
     todo = [t for t in theorems if t.id not in done]
     skipped = len(theorems) - len(todo)
     attempts: list[ProofAttempt] = []

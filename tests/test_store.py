@@ -107,20 +107,20 @@ def test_open_creates_schema_wal_and_foreign_keys(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "db.sqlite"
     with Store.open(path) as s:
         assert path.exists()
-        assert s.schema_version == LATEST_VERSION == 4
+        assert s.schema_version == LATEST_VERSION == 5
         assert s.db.journal_mode == "wal"
         assert s.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert {"repos", "files", "premises", "repo_premises", "theorems", "theorem_premises", "stages",
                 "evaluations", "proof_attempts", "tactic_evaluations", "migrations"} <= set(s.db.table_names())
         ran = [(r["name"], r["applied_at"][:2]) for r in s.db.query("SELECT * FROM migrations ORDER BY id")]
         assert ran == [("0001_initial", "20"), ("0002_results", "20"), ("0003_evaluation_queries", "20"),
-                       ("0004_tactic_evaluations", "20")]
+                       ("0004_tactic_evaluations", "20"), ("0005_repo_textbook", "20")]
         with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced
             with s.db.atomic():
                 s.db["files"].insert({"id": "f", "repo_id": "nope", "path": "a", "module": "a", "imports": "[]",
                                       "lines": 0})
     with Store.open(path) as s:  # reopening applies nothing again
-        assert s.db["migrations"].count == 4
+        assert s.db["migrations"].count == 5
 
 
 def test_evaluations_of_an_older_run_keep_their_figures_with_no_query_count(tmp_path: Path) -> None:
@@ -149,22 +149,28 @@ def test_tactic_evaluations_are_cells_replaced_by_key(tmp_path: Path) -> None:
         assert s.tactic_evaluations(checkpoint="02-b") == []
 
 
-def test_upgrade_from_first_migration_keeps_data(tmp_path: Path) -> None:
+def test_upgrade_from_first_migration_keeps_data(tmp_path: Path, monkeypatch) -> None:
+    from database import schema
+
     path = tmp_path / "old.db"
     db = Database(path)
     db.execute("PRAGMA foreign_keys = ON")
     assert migrate(db, stop_before="0002_results") == 1
-    old = Store(db)  # the code of that time only touched the tables of 0001
+    old = Store(db)  # the code of that time only touched the tables of 0001, and the repos' columns of 0001
     scan = small_scan()
-    old.ingest(scan)
+    with monkeypatch.context() as m:
+        real = schema.repo_row
+        m.setattr(schema, "repo_row", lambda repo: {k: v for k, v in real(repo).items() if k != "textbook"})
+        old.ingest(scan)
     old.mark_stage(scan.repo.id, "extract", {"seconds": 1.5})
     before = dump(old)
     assert "evaluations" not in before
     old.close()
 
     with Store.open(path) as s:
-        assert s.schema_version == 4
-        after = dump(s)
+        assert s.schema_version == 5
+        after = dump(s, skip_columns=("textbook",))  # 0005 added a column (0 for every repository)
+        assert [r.textbook for r in s.repos()] == [False]
         assert {t: after[t] for t in before if t != "migrations"} == {t: v for t, v in before.items()
                                                                       if t != "migrations"}
         assert after["evaluations"] == after["proof_attempts"] == []
