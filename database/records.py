@@ -39,7 +39,8 @@ DECL_KINDS = (
 # Kinds that count as theorems (training data and proving targets). `example`s are anonymous: not counted.
 THEOREM_KINDS = ("theorem", "lemma")
 
-Extractor = Literal["static", "traced"]
+Extractor = Literal["static", "traced", "repl"]
+"""``static``: the source scanner; ``traced``: LeanDojo's trace; ``repl``: the Lean REPL's ``all_tactics``."""
 
 
 @dataclass(frozen=True, order=True)

@@ -40,9 +40,12 @@ class AcquireConfig:
     """When LeanDojo cannot trace a repository's Lean version (``lean-toolchain``), walk its history back to
     the newest commit it can, as LeanAgent's ``find_compatible_commit`` does (the commit used is reported)."""
     extractor: str = "static"
-    """``static`` (the Lean source scanner, no Lean needed), ``traced`` (LeanDojo's trace: exact proof
-    states and premises; needs Lean, runs in the sandbox; a repository that cannot be traced is reported and
-    kept with its static data), or ``auto`` (traced when a Lean toolchain is installed)."""
+    """``static`` (the Lean source scanner, no Lean needed), ``repl`` (the Lean REPL's ``all_tactics`` through
+    lean-interact: the goals before each tactic and the premises it uses; needs Lean and a built project; a
+    file it cannot elaborate keeps its static records, one warning each), ``traced`` (LeanDojo's trace: exact
+    proof states and premises; needs Lean, runs in the sandbox; a repository that cannot be traced is reported
+    and kept with its static data), or ``auto`` (repl when a Lean toolchain is installed and lean-interact
+    supports the repository's Lean version, traced when Lean is installed but the version is not supported)."""
 
 
 @dataclass(frozen=True)
@@ -409,7 +412,8 @@ def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = N
     return config
 
 
-CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"), "acquire.extractor": ("static", "traced", "auto"),
+CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"),
+           "acquire.extractor": ("static", "traced", "repl", "auto"),
            "prover.env": ("dojo", "checker"), "retriever.schedule": ("constant", "linear", "cosine"),
            "retriever.split": ("random", "novel_premises"), "retriever.ranking": ("dense", "bm25", "hybrid"),
            "retriever.fusion": ("rrf", "mix"), "retriever.loss": ("mse", "infonce"),

