@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+_LEAN_DOJO_TMP: list[str] = []
+
+
+def pytest_configure(config) -> None:
+    """lean_dojo reads its settings once, at import, and makes its cache directory then; a test module may import
+    it while being collected, before any fixture runs. Its settings point into a directory of this session
+    (removed at its end), never at ~/.cache, and without a GitHub token (with one, its import asks GitHub)."""
+    if "lean_dojo" in sys.modules:
+        return
+    root = tempfile.mkdtemp(prefix="leanagent-tests-lean_dojo-")
+    _LEAN_DOJO_TMP.append(root)
+    os.environ.update({"CACHE_DIR": os.path.join(root, "cache"), "TMP_DIR": os.path.join(root, "tmp"),
+                       "DISABLE_REMOTE_CACHE": "1"})
+    os.makedirs(os.environ["TMP_DIR"], exist_ok=True)
+    os.environ.pop("GITHUB_ACCESS_TOKEN", None)
+
+
+def pytest_unconfigure(config) -> None:
+    for root in _LEAN_DOJO_TMP:
+        shutil.rmtree(root, ignore_errors=True)
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
