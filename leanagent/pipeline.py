@@ -136,13 +136,14 @@ def _traced(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult,
         return scanned
     if wanted == "repl":
         return _repl(scanned, result, where)
-    from leanagent.tracing import trace_repository
+    from leanagent.tracing import TraceFailed, trace_repository
     from prover.env import LeanUnavailable
 
-    try:
-        return dataclasses.replace(scanned, scan=trace_repository(scanned.scan.repo, wd.root / "trace"))
-    except (LeanUnavailable, OSError, subprocess.CalledProcessError, AssertionError, RuntimeError) as err:
-        # LeanDojo reports a failed build or trace with these; the static records still let the run go on.
+    try:  # LeanDojo's cache in WORKDIR/lean_dojo, where the dojo prover looks
+        return dataclasses.replace(scanned, scan=trace_repository(scanned.scan.repo, wd.root))
+    except (LeanUnavailable, TraceFailed, OSError, subprocess.CalledProcessError, AssertionError, RuntimeError) as err:
+        # trace_repository turns LeanDojo's start-up and trace errors (ValueError, git's and GitHub's among
+        # them) into TraceFailed; the static records still let the run go on.
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         result.fail(f"{where}: cannot trace {scanned.scan.repo.name} ({first}); "
                     "kept the static extractor's records")
