@@ -31,6 +31,57 @@ def test_lean_dojos_own_verdict(toolchain: str, version: str, supported: bool) -
         == (not supported)
 
 
+@pytest.mark.parametrize("toolchain", [
+    "leanprover/lean4:v4.8.0", "leanprover/lean4:v4.3.0-rc2", "leanprover/lean4:v4.3.0-rc1", "leanprover/lean4:4.9.0",
+    "leanprover/lean4:v4.3.0", "leanprover/lean4:v4.3.1", "leanprover/lean4:v4.2.0", "leanprover/lean4:v5.0.0-rc1",
+    "leanprover/lean4:v4.10.0-rc3", "leanprover/lean4:nightly-2023-08-19", "leanprover/lean4:stable",
+    "leanprover-community/lean:3.51.1", "leanprover/lean4:v4", " leanprover/lean4:v4.9.0 \n",
+])
+def test_the_copy_of_lean_dojos_rule_gives_its_verdict(toolchain: str) -> None:
+    from lean_dojo.data_extraction.lean import get_lean4_version_from_config, is_supported_version
+
+    try:
+        version = get_lean4_version_from_config(toolchain)
+    except AssertionError:
+        version = ""
+    try:
+        supported = bool(version) and bool(is_supported_version(version))
+    except (AssertionError, ValueError, IndexError):
+        supported = False
+    verdict = lean_dojo_support(toolchain)
+    assert (verdict.version, verdict.supported) == (version, supported)
+
+
+def test_reading_the_versions_does_not_import_lean_dojo_before_its_settings(tmp_path: Path) -> None:
+    """lean_dojo reads TMP_DIR, CACHE_DIR… once, at import: ``--compatible`` asks for the versions first, and the
+    LeanDojo that proving and tracing import afterwards must still see the workdir's settings."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from leanagent.versions import lean_dojo_support\n"
+        "assert lean_dojo_support('leanprover/lean4:v4.9.0').supported\n"
+        "before = 'lean_dojo' in sys.modules\n"
+        "from prover.dojo import import_lean_dojo\n"
+        "ld = import_lean_dojo(Path(sys.argv[1]))\n"
+        "c = sys.modules['lean_dojo.constants']\n"
+        "print(json.dumps([before, str(c.TMP_DIR), str(c.CACHE_DIR), c.DISABLE_REMOTE_CACHE]))\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CACHE_DIR", "TMP_DIR", "DISABLE_REMOTE_CACHE", "GITHUB_ACCESS_TOKEN", "GITHUB_TOKEN")}
+    env.update(HOME=str(tmp_path / "home"), PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "w")], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    before, tmp_dir, cache_dir, no_remote = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not before
+    assert (tmp_dir, cache_dir, no_remote) == (str(tmp_path / "w" / "lean_dojo" / "tmp"),
+                                               str(tmp_path / "w" / "lean_dojo" / "cache"), True)
+    assert not (tmp_path / "home" / ".cache").exists()  # nothing in the user's cache
+
+
 def test_scan_and_curriculum_say_which_repositories_leandojo_cannot_trace(tmp_path: Path, capsys) -> None:
     old = tmp_path / "old"
     (old / "Old").mkdir(parents=True)
