@@ -37,9 +37,23 @@ class FakeGitHub(BaseHTTPRequestHandler):
                 "html_url": f"https://github.com/{full}", "default_branch": "main", "owner": {"login": owner},
                 **extra}
 
+    def _fork_ready(self) -> bool:
+        """GitHub makes a fork asynchronously: it is shown (and takes pushes) after ``late`` looks at it."""
+        if not self.state.get("forked"):
+            return False
+        self.state["looks"] = self.state.get("looks", 0) + 1
+        ready = self.state["looks"] > self.state.get("late", 0)
+        if ready and not Path(self.state["fork"]).exists():
+            run_git(Path(self.state["fork"]).parent, "init", "-q", "--bare", self.state["fork"])
+        return ready
+
     def do_GET(self) -> None:
         if self.path == "/repos/lean/proj":
             return self._send(200, self._repo("lean/proj"))
+        if self.path == "/repos/me/proj" and self._fork_ready():
+            return self._send(200, self._repo("me/proj", clone_url=self.state["fork"], fork=True))
+        if self.path == "/repos/me/proj/branches/main" and self.state.get("forked"):
+            return self._send(200, {"name": "main", "commit": {"sha": "0" * 40}, "protected": False})
         self._send(404, {"message": "Not Found"})
 
     def do_POST(self) -> None:
@@ -47,6 +61,7 @@ class FakeGitHub(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         self.state.setdefault("posts", []).append((self.path, body, self.headers.get("Authorization")))
         if self.path == "/repos/lean/proj/forks":
+            self.state["forked"] = True
             return self._send(202, self._repo("me/proj", clone_url=self.state["fork"], fork=True))
         if self.path == "/repos/lean/proj/pulls":
             if self.state.get("refuse"):
@@ -95,6 +110,27 @@ def test_the_patch_becomes_a_pushed_branch_and_a_pull_request(github, tmp_path: 
     (path, body, auth), = [p for p in state["posts"] if p[0].endswith("/pulls")]
     assert body == {"title": "Proofs", "body": "1 sorry theorem proved", "head": f"me:{pr.branch}", "base": "main"}
     assert auth == f"token {TOKEN}"
+
+
+def test_a_new_fork_is_waited_for_before_the_push(github, tmp_path: Path) -> None:
+    import shutil
+
+    api, state = github
+    root, commit, patch = _upstream(tmp_path)
+    shutil.rmtree(tmp_path / "fork.git")  # made by GitHub only when the fork is shown
+    state["late"] = 2
+    slept: list[float] = []
+    pr = open_pull_request("https://github.com/lean/proj", root / ".git", commit, patch, TOKEN, api=api,
+                           sleep=slept.append)
+    assert slept == [2.0, 4.0] and state["looks"] == 3
+    assert run_git(tmp_path / "fork.git", "rev-parse", f"refs/heads/{pr.branch}") == pr.commit
+    state.update(looks=0, late=99)
+    slept.clear()
+    with pytest.raises(PullRequestError, match="the fork me/proj was not ready after 4 tries") as err:
+        open_pull_request("https://github.com/lean/proj", root / ".git", commit, patch, TOKEN, api=api,
+                          fork_tries=4, sleep=slept.append)
+    assert slept == [2.0, 4.0, 8.0] and state["looks"] == 4 and str(patch) in str(err.value)
+    assert not [p for p in state["posts"][2:] if p[0].endswith("/pulls")]  # no pull request without the push
 
 
 def test_refusals_and_no_token_are_one_line_keeping_the_patch(github, tmp_path: Path) -> None:
