@@ -111,7 +111,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
         try:
             where = Path(args.workdir) if args.workdir else _cache_dir(args)
-            traced = trace_repository(result.scan.repo, where.resolve())
+            traced = trace_repository(result.scan.repo, where.resolve(), cache_dir=_cache_dir(args))  # acquire's
         except LeanUnavailable as err:
             raise UsageError(str(err)) from None
         result = dataclasses.replace(result, scan=traced)
