@@ -61,6 +61,14 @@ def _tracing(toolchain: str) -> dict:
     return {"version": verdict.version, "supported": verdict.supported, "why": verdict.why}
 
 
+def _repl_support(toolchain: str) -> dict:
+    """Whether lean-interact runs the Lean REPL (the default prover) for this Lean version."""
+    from leanagent.versions import lean_interact_support
+
+    verdict = lean_interact_support(toolchain)
+    return {"version": verdict.version, "supported": verdict.supported, "why": verdict.why}
+
+
 def _scan_summary(result) -> dict:
     scan = result.scan
     theorems = scan.theorems
@@ -70,6 +78,7 @@ def _scan_summary(result) -> dict:
         "commit": scan.repo.commit,
         "lean_version": scan.repo.lean_version,
         "lean_dojo": _tracing(scan.repo.lean_version),
+        "lean_interact": _repl_support(scan.repo.lean_version),
         "extractor": scan.extractor,
         "files": len(scan.files),
         "lines": sum(f.lines for f in scan.files),
@@ -135,6 +144,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     else:
         print(f"{summary['repo']} @ {summary['commit'][:12]}  ({summary['lean_version'] or 'no lean-toolchain'})")
         print(f"  {'tracing':20} {summary['lean_dojo']['why']}")
+        print(f"  {'proving (REPL)':20} {summary['lean_interact']['why']}")
         for key in ("files", "lines", "theorems", "sorry_theorems", "placeholders", "premises",
                     "tactic_steps", "dependency_premises"):
             print(f"  {key:20} {summary[key]}")
@@ -444,6 +454,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                                      for r in rows},
                           "not_learned": {r.name: reason for r, reason in state.not_learned},
                           "lean_dojo": {r.name: _tracing(r.lean_version) for r in rows},
+                          "lean_interact": {r.name: _repl_support(r.lean_version) for r in rows},
                           "problems": list(state.problems), "metrics": data.metrics,
                           "tactics": {"generator": data.tactic_generator, "metrics": data.tactic_metrics}},
                          indent=2))
@@ -461,6 +472,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         notes += [f"  {repo.name} {stage}: {label}" for stage, label in zip(STAGES, labels) if "(" in label]
     verdicts = {repo.name: _tracing(repo.lean_version) for repo in rows}
     notes += [f"  {name}: {v['why']}; static extraction only" for name, v in verdicts.items() if not v["supported"]]
+    notes += [f"  {repo.name}: {v['why']}; the Lean REPL cannot prove its theorems" for repo in rows
+              if not (v := _repl_support(repo.lean_version))["supported"]]
     for note in notes:
         print(note)
     if state.problems:
@@ -609,6 +622,9 @@ def cmd_prove(args: argparse.Namespace) -> int:
         if state is None or not state.checkpoints:
             raise UsageError(f"{args.workdir}: no trained checkpoint yet (run `leanagent train` first)")
         checkpoint = state.checkpoints[-1]
+        support = _repl_support(repo.lean_version)  # the default prover's range: said before the work starts
+        if config.prover.env == "repl" and not support["supported"] and args.quiet < 2:
+            print(f"warning: {repo.name}: {support['why']}; --env dojo or checker may still prove it", file=sys.stderr)
         echo = (lambda a: None) if args.quiet >= 2 else (lambda a: print(f"{a.outcome:8} {a.seconds:7.1f} s  "
                                                                    f"{a.theorem_id[:12]}  {a.message}", file=sys.stderr))
         patch = Path(args.patch) if args.patch else None
@@ -620,7 +636,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
         except (LeanUnavailable, LookupError) as e:
             raise UsageError(str(e)) from None
     if args.json:
-        print(json.dumps(dataclasses.asdict(done), indent=2))
+        print(json.dumps({**dataclasses.asdict(done), "lean_interact": support}, indent=2))
     else:
         skipped = f", {done.skipped} skipped (--include-placeholders tries them)" if done.skipped else ""
         print(f"{repo.name}: {done.proved}/{done.targets} sorry theorems proved with {checkpoint} "

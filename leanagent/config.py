@@ -206,10 +206,14 @@ class ProverConfig:
     memory_neighbours: str = "lexical"
     """How the proof memory finds the nearest proved steps: ``lexical`` (BM25 over Lean tokens) or ``dense``
     (the retriever checkpoint's encoder; every remembered goal embedded once per checkpoint)."""
-    env: str = "dojo"
-    """Lean environment: ``dojo`` (LeanDojo, tactic by tactic) or ``checker`` (``lake env lean`` per step)."""
+    env: str = "repl"
+    """Lean environment: ``repl`` (the Lean REPL through lean-interact: each file elaborated once, tactics on its
+    proof states), ``dojo`` (LeanDojo, tactic by tactic) or ``checker`` (``lake env lean`` per step)."""
     tactic_timeout: int = 60
-    """Seconds per tactic (LeanDojo's REPL timeout)."""
+    """Seconds per tactic (the REPL's or LeanDojo's timeout)."""
+    repl_memory_mb: int = 32768
+    """The Lean REPL's memory limit in MB (address space, as LeanDojo's 32g; 0: none); it is restarted between
+    files past 70% of it."""
     cache_get: bool = True
     """Run ``lake exe cache get`` (network, sandboxed) before building a project that requires Mathlib."""
     build_timeout: float = 3600.0
@@ -415,7 +419,7 @@ def load_config(path: Path | str | None, overrides: Mapping[str, Any] | None = N
 
 CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"),
            "acquire.extractor": ("static", "traced", "repl", "auto"),
-           "prover.env": ("dojo", "checker"), "retriever.schedule": ("constant", "linear", "cosine"),
+           "prover.env": ("repl", "dojo", "checker"), "retriever.schedule": ("constant", "linear", "cosine"),
            "retriever.split": ("random", "novel_premises"), "retriever.ranking": ("dense", "bm25", "hybrid"),
            "retriever.fusion": ("rrf", "mix"), "retriever.loss": ("mse", "infonce"),
            "retriever.static_query": ("statement", "goal"), "prover.memory_neighbours": ("lexical", "dense")}
@@ -427,7 +431,8 @@ AT_LEAST = {"prover.tactic_freeze_after": 0, "retriever.accumulate": 1, "retriev
             "retriever.replay": 0, "retriever.ewc_lambda": 0, "retriever.grad_clip": 0, "prover.workers": 1,
             "prover.num_sampled_tactics": 1, "prover.num_premises": 0, "prover.max_expansions": 0,
             "prover.frontier_batch": 1, "prover.tactic_pairs": 0, "prover.tactic_eval_cases": 0,
-            "prover.tactic_batch_size": 1, "prover.whole_proof_samples": 1, "prover.tactic_timeout": 1}
+            "prover.tactic_batch_size": 1, "prover.whole_proof_samples": 1, "prover.tactic_timeout": 1,
+            "prover.repl_memory_mb": 0}
 """Numeric settings and their least value (0 meaning "none" or "all" where the setting says so)."""
 
 POSITIVE = ("retriever.lr", "retriever.temperature", "prover.timeout", "prover.tactic_lr", "prover.check_timeout")

@@ -174,17 +174,24 @@ class EnvRecipe:
     """How a worker builds its Lean environment."""
 
     kind: str
-    """``dojo`` (LeanDojo, tactic by tactic) or ``checker`` (``lake env lean`` on the whole file)."""
+    """``repl`` (the Lean REPL through lean-interact), ``dojo`` (LeanDojo, tactic by tactic) or ``checker``
+    (``lake env lean`` on the whole file)."""
     repo_dir: str
     """Local checkout of the repository (built by Lean)."""
     commit: str
     """Its commit."""
     workdir: str
-    """Scratch space (LeanDojo's cache, edited copies)."""
+    """Scratch space (LeanDojo's cache, the REPL's build, edited copies)."""
     tactic_timeout: int = 60
     """Seconds per tactic (per check for ``checker``)."""
+    memory_mb: int = 32768
+    """The Lean REPL's memory limit (``repl``; ``prover.repl_memory_mb``)."""
 
     def __call__(self):
+        if self.kind == "repl":
+            from prover.repl import ReplEnv
+
+            return ReplEnv(self.repo_dir, self.workdir, tactic_timeout=self.tactic_timeout, memory_mb=self.memory_mb)
         if self.kind == "checker":
             from prover.checker import WholeProofChecker
 
@@ -251,7 +258,8 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
             raise LookupError(f"{repo.name}: no local checkout recorded; run `leanagent run` on it first")
         require_lean(repo.path)
         scratch = wd.root if p.env == "dojo" else wd.root / "prover"  # dojo: WORKDIR/lean_dojo, tracing's cache
-        env_factory = EnvRecipe(p.env, repo.path, repo.commit, str(scratch.resolve()), p.tactic_timeout)
+        env_factory = EnvRecipe(p.env, repo.path, repo.commit, str(scratch.resolve()), p.tactic_timeout,
+                                p.repl_memory_mb)
         if verifier_factory is None:
             verifier_factory = VerifierRecipe(repo.path, str((wd.root / "prover").resolve()), p.check_timeout)
     if generator_factory is None:

@@ -81,7 +81,7 @@ def test_an_explicit_model_ignores_the_extra(monkeypatch, tmp_path: Path) -> Non
 
 
 def test_settings_with_a_few_words_are_checked() -> None:
-    with pytest.raises(ConfigError, match="prover.env must be one of dojo, checker; got 'lean'"):
+    with pytest.raises(ConfigError, match="prover.env must be one of repl, dojo, checker; got 'lean'"):
         load_config(None, {"prover.env": "lean"})
     with pytest.raises(ConfigError, match="acquire.extractor must be one of static, traced, repl, auto"):
         load_config(None, {"acquire.extractor": "dynamic"})
