@@ -347,22 +347,15 @@ class LocalRepl:
     """``run_file`` on one lean-interact server over the project at ``root``, started at the first file by
     ``servers()`` and started again after a file that timed out or crashed it.
 
-    ``servers``: a factory of lean-interact servers (``run(request, timeout=)``, ``kill()``), such as
-    ``prover.repl.LeanInteractServers`` (sandboxed, on a project built beforehand). Without one, an
-    ``AutoLeanServer`` on ``LocalProject(root)``, which runs ``lake exe cache get`` and ``lake build`` in
-    ``root`` and fetches and builds the REPL, unsandboxed.
-    TODO(issue 26, item 1): the pipeline passes the sandboxed factory; this default is then for tests only.
+    ``servers``: a factory of lean-interact servers (``run(request, timeout=)``, ``kill()``): the pipeline gives
+    ``prover.repl.LeanInteractServers``, sandboxed, on the project ``prover.project.prepare_project`` built (there is
+    no unsandboxed default: a repository's code runs only inside the sandbox).
     """
 
-    def __init__(self, root: Path, *, servers: Callable[[], Any] | None = None, timeout: float = 600.0) -> None:
+    def __init__(self, root: Path, *, servers: Callable[[], Any], timeout: float = 600.0) -> None:
         self.root, self.timeout = Path(root).resolve(), timeout
-        self.servers = servers if servers is not None else self._unsandboxed
+        self.servers = servers
         self.server: Any = None
-
-    def _unsandboxed(self) -> Any:
-        from lean_interact import AutoLeanServer, LeanREPLConfig, LocalProject
-
-        return AutoLeanServer(LeanREPLConfig(project=LocalProject(directory=str(self.root))))
 
     def __call__(self, path: Path) -> Any:
         from lean_interact import FileCommand
@@ -387,10 +380,10 @@ class LocalRepl:
             self.server = None
 
 
-def repl_extract(scan: RepoScan, root: Path, *, run_file: RunFile | None = None,
+def repl_extract(scan: RepoScan, root: Path, *, run_file: RunFile,
                  corpus: Iterable[str] = ()) -> RepoScan:
     """``scan`` (the static scan of the repository at ``root``) with the REPL's steps for every file holding
-    theorems; ``run_file`` defaults to a :class:`LocalRepl` on ``root`` (closed at the end).
+    theorems; ``run_file``: a :class:`LocalRepl` on ``root`` (the caller closes it), or a test double.
 
     A file whose run raises what lean-interact raises for a dead, stuck or garbled REPL (``OSError``:
     timeouts, crashes; ``ValueError``: unreadable JSON; ``MemoryError``) keeps its static records with one
@@ -401,21 +394,17 @@ def repl_extract(scan: RepoScan, root: Path, *, run_file: RunFile | None = None,
     except ImportError as err:
         raise ReplUnavailable(f"lean-interact is not installed ({err}): pip install lean-interact") from err
     started = time.perf_counter()
-    runner = run_file if run_file is not None else LocalRepl(root)
+    runner = run_file
     responses: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    try:
-        for path in sorted({t.path for t in scan.theorems}):
-            file = Path(root) / path
-            try:
-                sources[path] = file.read_text(encoding="utf-8", errors="replace")
-                responses[path] = runner(file)
-            except (OSError, ValueError, MemoryError) as err:
-                first = (str(err).strip().splitlines() or [""])[0]
-                responses[path] = LeanError(message=f"{type(err).__name__}: {first}".rstrip(": "))
-    finally:
-        if run_file is None:
-            runner.close()
+    for path in sorted({t.path for t in scan.theorems}):
+        file = Path(root) / path
+        try:
+            sources[path] = file.read_text(encoding="utf-8", errors="replace")
+            responses[path] = runner(file)
+        except (OSError, ValueError, MemoryError) as err:
+            first = (str(err).strip().splitlines() or [""])[0]
+            responses[path] = LeanError(message=f"{type(err).__name__}: {first}".rstrip(": "))
     out = from_repl(scan, responses, sources, corpus, seconds=time.perf_counter() - started)
     for warning in out.warnings[len(scan.warnings):]:
         log.warning("%s", warning)

@@ -610,6 +610,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
     from leanagent.proving import find_repo, prove_repository
     from leanagent.results import run_state
     from prover.env import LeanUnavailable
+    from prover.project import ProjectError
+    from prover.sandbox import SandboxUnavailable
 
     config = _config(args)
     wd, store = _open_run(args.workdir)
@@ -633,8 +635,11 @@ def cmd_prove(args: argparse.Namespace) -> int:
         try:
             done = prove_repository(config, store, wd, repo, checkpoint, checkpoint_dir=wd.checkpoints / checkpoint,
                                     index_dir=wd.index, theorem=args.theorem, patch=patch, on_result=echo)
-        except (LeanUnavailable, LookupError) as e:
+        except (LeanUnavailable, LookupError, SandboxUnavailable) as e:
             raise UsageError(str(e)) from None
+        except ProjectError as e:  # the repository does not build: nothing was attempted
+            print(f"leanagent prove: {e}", file=sys.stderr)
+            return EXIT_PARTIAL
     if args.json:
         print(json.dumps({**dataclasses.asdict(done), "lean_interact": support}, indent=2))
     else:

@@ -488,6 +488,8 @@ class Learner:
     def _prove(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         from leanagent.proving import prove_repository, sorry_targets
         from prover.env import LeanUnavailable
+        from prover.project import ProjectError
+        from prover.sandbox import SandboxUnavailable
 
         targets = sorry_targets(self.store, repo)
         if not targets:
@@ -499,6 +501,9 @@ class Learner:
         except LeanUnavailable as e:
             return {"attempted": 0, "proved": 0, "targets": len(targets), "skipped": str(e),
                     "summary": f"{len(targets)} sorry theorems, skipped: no Lean toolchain"}
+        except (ProjectError, SandboxUnavailable) as e:  # the repository does not build here: say so, go on
+            return {"attempted": 0, "proved": 0, "targets": len(targets), "skipped": str(e),
+                    "summary": f"{len(targets)} sorry theorems, skipped: {e}"}
         outcomes = ", ".join(f"{n} {k}" for k, n in sorted(done.outcomes.items()))
         return {"attempted": done.attempted, "proved": done.proved, "targets": done.targets,
                 "resumed": done.resumed, "outcomes": done.outcomes, "seconds": done.seconds,

@@ -114,17 +114,34 @@ def extractor_for(setting: str, lean_version: str) -> str:
     return "repl" if supports_version(lean_version) else "traced"
 
 
-def _repl(scanned: ScanResult, result: RunResult, where: str) -> ScanResult:
+def _repl(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult, where: str) -> ScanResult:
     """The scan with the Lean REPL's steps (files it cannot elaborate keep their static records, one warning
-    each in the scan); a REPL that does not start is reported in one line and the static scan kept."""
-    from extraction.repl import ReplUnavailable, repl_extract
+    each in the scan); a repository that does not build, or a REPL that does not start, is reported in one line
+    and the static scan kept. The REPL runs on the project :func:`prover.project.prepare_project` made (a git
+    work tree at the commit, Lake's packages at their pinned revisions, built), inside the sandbox."""
+    from extraction.repl import LocalRepl, ReplUnavailable, repl_extract
+    from prover.env import EnvInitError, LeanUnavailable
+    from prover.project import ProjectError, prepare_project
+    from prover.repl import LeanInteractServers
+    from prover.sandbox import SandboxUnavailable
 
-    corpus = [p.full_name for dep in scanned.dependencies for p in dep.premises]
+    repo, p = scanned.scan.repo, config.prover
+    corpus = [premise.full_name for dep in scanned.dependencies for premise in dep.premises]
     try:
-        return dataclasses.replace(scanned, scan=repl_extract(scanned.scan, Path(scanned.scan.repo.path),
-                                                              corpus=corpus))
-    except ReplUnavailable as err:
-        result.fail(f"{where}: {err}; kept the static extractor's records")
+        project = prepare_project(repo, wd.root, cache_dir=wd.cache,
+                                  deps_dirs=[Path(d) for d in config.acquire.deps_dirs],
+                                  offline=config.acquire.offline, cache_get=p.cache_get, timeout=p.build_timeout)
+        scratch = wd.root / "prover"
+        run_file = LocalRepl(project.root, timeout=p.check_timeout, servers=LeanInteractServers(
+            project.root, scratch, memory_mb=p.repl_memory_mb, cache_dir=scratch / "lean-interact"))
+        try:
+            return dataclasses.replace(scanned, scan=repl_extract(scanned.scan, project.root, run_file=run_file,
+                                                                  corpus=corpus))
+        finally:
+            run_file.close()
+    except (ReplUnavailable, ProjectError, LeanUnavailable, EnvInitError, SandboxUnavailable) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        result.fail(f"{where}: {first}; kept the static extractor's records")
         return scanned
 
 
@@ -135,7 +152,7 @@ def _traced(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult,
     if wanted == "static":
         return scanned
     if wanted == "repl":
-        return _repl(scanned, result, where)
+        return _repl(scanned, config, wd, result, where)
     from leanagent.tracing import TraceFailed, trace_repository
     from prover.env import LeanUnavailable
 

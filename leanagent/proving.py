@@ -96,8 +96,8 @@ class GeneratorRecipe:
     """How a worker builds its tactic generator: which model, and the retriever that feeds it premises."""
 
     kind: str
-    """``templates``, ``memory``, ``combined`` (templates and memory), ``reprover``, or a Hugging Face name /
-    directory of a seq2seq model."""
+    """``templates``, ``memory``, ``model`` (the run's tactic model), ``combined`` (templates, memory, and the run's
+    tactic model when it trained one), ``reprover``, or a Hugging Face name / directory of a seq2seq model."""
     database: str
     """The run's SQLite file (premises and files, read by the worker)."""
     repo_id: str
@@ -186,12 +186,16 @@ class EnvRecipe:
     """Seconds per tactic (per check for ``checker``)."""
     memory_mb: int = 32768
     """The Lean REPL's memory limit (``repl``; ``prover.repl_memory_mb``)."""
+    file_timeout: float = 600.0
+    """Seconds the Lean REPL may take to elaborate one file (``repl``): at most a theorem's time limit, so a
+    worker is never killed by the batch while a big file is still elaborating."""
 
     def __call__(self):
         if self.kind == "repl":
             from prover.repl import ReplEnv
 
-            return ReplEnv(self.repo_dir, self.workdir, tactic_timeout=self.tactic_timeout, memory_mb=self.memory_mb)
+            return ReplEnv(self.repo_dir, self.workdir, tactic_timeout=self.tactic_timeout, memory_mb=self.memory_mb,
+                           file_timeout=self.file_timeout)
         if self.kind == "checker":
             from prover.checker import WholeProofChecker
 
@@ -251,17 +255,26 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
     from prover.search import SearchLimits
     from prover.toolchain import require_lean
 
-    targets = sorry_targets(store, repo, theorem)
+    # by file, then position: a worker's REPL elaborates each file once for all of its theorems
+    targets = sorted(sorry_targets(store, repo, theorem), key=lambda t: (t.path, t.start))
     p = config.prover
     if env_factory is None:
         if not repo.path:
             raise LookupError(f"{repo.name}: no local checkout recorded; run `leanagent run` on it first")
         require_lean(repo.path)
+        from prover.project import prepare_project
+
+        # A git work tree at a real commit, Lake's packages at their pinned revisions, built in the sandbox:
+        # what every environment and the final check compile against (raises ProjectError in one line).
+        project = prepare_project(repo, wd.root, cache_dir=wd.cache, deps_dirs=[Path(d) for d in config.acquire.deps_dirs],
+                                  offline=config.acquire.offline, cache_get=p.cache_get, timeout=p.build_timeout)
+        for warning in project.warnings:
+            log.warning("%s: %s", repo.name, warning)
         scratch = wd.root if p.env == "dojo" else wd.root / "prover"  # dojo: WORKDIR/lean_dojo, tracing's cache
-        env_factory = EnvRecipe(p.env, repo.path, repo.commit, str(scratch.resolve()), p.tactic_timeout,
-                                p.repl_memory_mb)
+        env_factory = EnvRecipe(p.env, str(project.root), project.commit, str(scratch.resolve()), p.tactic_timeout,
+                                p.repl_memory_mb, min(600.0, p.timeout))
         if verifier_factory is None:
-            verifier_factory = VerifierRecipe(repo.path, str((wd.root / "prover").resolve()), p.check_timeout)
+            verifier_factory = VerifierRecipe(str(project.root), str((wd.root / "prover").resolve()), p.check_timeout)
     if generator_factory is None:
         generator_factory = GeneratorRecipe(
             p.generator, str(wd.database.resolve()), repo.id,
@@ -304,7 +317,7 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
             bar.close()
     ids = {t.id for t in targets}
     proved = sum(a.theorem_id in ids for a in store.attempts(checkpoint=checkpoint, outcome="proved"))
-    outcomes = Counter(a.outcome for a in summary.attempts)
+    outcomes = Counter(a.outcome for a in (*new, *summary.attempts))
     written = None
     if patch is not None:
         write_patch(store, repo, checkpoint, patch)

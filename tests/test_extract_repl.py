@@ -296,17 +296,26 @@ def test_the_pipeline_gives_the_repl_the_dependencies_premises(project, monkeypa
     closed = []
 
     class Double:
-        def __init__(self, where: Path) -> None:
-            assert Path(where) == root
+        def __init__(self, where: Path, *, servers, timeout: float) -> None:
+            assert Path(where) == root and type(servers).__name__ == "LeanInteractServers"  # the sandboxed one
 
         __call__ = staticmethod(run_file)
 
         def close(self) -> None:
             closed.append(True)
 
+    from leanagent.config import load_config
+    from leanagent.workdir import Workdir
+    from prover.project import LeanProject
+
+    prepared = []
+    monkeypatch.setattr("prover.project.prepare_project",
+                        lambda repo, workdir, **kw: prepared.append(repo.name) or LeanProject(root, "0" * 40, "v4.9.0"))
     monkeypatch.setattr("extraction.repl.LocalRepl", Double)
     result = RunResult()
-    out = _repl(ScanResult(scan=static, dependencies=(NAT_SCAN,)), result, "demo")
+    wd = Workdir(root.parent / "run")
+    out = _repl(ScanResult(scan=static, dependencies=(NAT_SCAN,)), load_config(None, {}), wd, result, "demo")
+    assert prepared == [static.repo.name]  # built (work tree, packages, lake build) before the REPL reads it
     assert result.failures == [] and closed == [True] and len(asked) == 5
     assert out.dependencies == (NAT_SCAN,) and out.scan.extractor == "repl"
     assert _by_name(out.scan)["Demo.add_zero'"].premises == ("Nat.add_zero",)
@@ -317,12 +326,17 @@ def test_without_lake_the_pipeline_says_so_once_and_keeps_the_static_scan(projec
     from leanagent.scanning import ScanResult
 
     root, static = project
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # lean-interact looks for `lake` on PATH
+    from leanagent.config import load_config
+    from leanagent.workdir import Workdir
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("ELAN_HOME", str(tmp_path / "no-elan"))
     result = RunResult()
     scanned = ScanResult(scan=static)
-    assert _repl(scanned, result, "demo") is scanned
-    assert len(result.failures) == 1
-    assert result.failures[0].startswith(f"demo: cannot start the Lean REPL on {root.resolve()}: ")
+    wd = Workdir(tmp_path / "run")
+    assert _repl(scanned, load_config(None, {}), wd, result, "demo") is scanned
+    assert len(result.failures) == 1 and not wd.root.exists()  # said before anything is written
+    assert result.failures[0].startswith("demo: no Lean toolchain on this machine")
     assert result.failures[0].endswith("; kept the static extractor's records")
 
 
