@@ -348,7 +348,7 @@ class LocalRepl:
     ``servers()`` and started again after a file that timed out or crashed it.
 
     ``servers``: a factory of lean-interact servers (``run(request, timeout=)``, ``kill()``): the pipeline gives
-    ``prover.repl.LeanInteractServers``, sandboxed, on the project ``prover.project.prepare_project`` built (there is
+    ``prover.repl.LeanInteractServers``, sandboxed, on the project ``leanagent.project.prepare_project`` built (there is
     no unsandboxed default: a repository's code runs only inside the sandbox).
     """
 

@@ -610,7 +610,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     from leanagent.proving import find_repo, prove_repository
     from leanagent.results import run_state
     from prover.env import LeanUnavailable
-    from prover.project import ProjectError
+    from leanagent.project import ProjectError
     from prover.sandbox import SandboxUnavailable
 
     config = _config(args)

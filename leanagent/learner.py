@@ -488,7 +488,7 @@ class Learner:
     def _prove(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         from leanagent.proving import prove_repository, sorry_targets
         from prover.env import LeanUnavailable
-        from prover.project import ProjectError
+        from leanagent.project import ProjectError
         from prover.sandbox import SandboxUnavailable
 
         targets = sorry_targets(self.store, repo)

@@ -117,11 +117,11 @@ def extractor_for(setting: str, lean_version: str) -> str:
 def _repl(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult, where: str) -> ScanResult:
     """The scan with the Lean REPL's steps (files it cannot elaborate keep their static records, one warning
     each in the scan); a repository that does not build, or a REPL that does not start, is reported in one line
-    and the static scan kept. The REPL runs on the project :func:`prover.project.prepare_project` made (a git
+    and the static scan kept. The REPL runs on the project :func:`leanagent.project.prepare_project` made (a git
     work tree at the commit, Lake's packages at their pinned revisions, built), inside the sandbox."""
     from extraction.repl import LocalRepl, ReplUnavailable, repl_extract
     from prover.env import EnvInitError, LeanUnavailable
-    from prover.project import ProjectError, prepare_project
+    from leanagent.project import ProjectError, prepare_project
     from prover.repl import LeanInteractServers
     from prover.sandbox import SandboxUnavailable
 

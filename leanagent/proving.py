@@ -262,7 +262,7 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
         if not repo.path:
             raise LookupError(f"{repo.name}: no local checkout recorded; run `leanagent run` on it first")
         require_lean(repo.path)
-        from prover.project import prepare_project
+        from leanagent.project import prepare_project
 
         # A git work tree at a real commit, Lake's packages at their pinned revisions, built in the sandbox:
         # what every environment and the final check compile against (raises ProjectError in one line).

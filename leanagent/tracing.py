@@ -1,8 +1,8 @@
 """Tracing a repository with LeanDojo, inside the sandbox: the glue between the extractor's records
 (:mod:`extraction.traced`) and the Lean environment (:mod:`prover.dojo`).
 
-LeanDojo gets a git work tree at a real commit, :func:`prover.project.worktree`'s (``WORKDIR/lean/…``,
-the one :func:`prover.project.prepare_project` gives the prover: LeanDojo's cache key is its name and the
+LeanDojo gets a git work tree at a real commit, :func:`leanagent.project.worktree`'s (``WORKDIR/lean/…``,
+the one :func:`leanagent.project.prepare_project` gives the prover: LeanDojo's cache key is its name and the
 commit); its cache is the run's ``WORKDIR/lean_dojo``, the one the ``dojo`` prover reads. It clones the
 repository afresh and ``lake build`` fetches the dependencies, so its ``lake`` and ``lean`` run in a sandbox
 with network (writes confined to that directory); its Python side asks GitHub's API about them (with
@@ -37,7 +37,7 @@ def trace_repository(repo: Repo, workdir: str | os.PathLike[str], *, cache_dir: 
     """
     from leanagent.workdir import Workdir
     from prover.dojo import import_lean_dojo, lean_dojo_shims, on_path, startup_errors
-    from prover.project import worktree
+    from leanagent.project import worktree
     from prover.toolchain import require_lean
 
     workdir = Path(workdir).resolve()

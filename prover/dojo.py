@@ -26,7 +26,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from database.records import Repo, Theorem
+from database.records import Theorem
 from prover.env import EnvCrashed, EnvInitError, Finished, State, Step, TacticError
 from prover.sandbox import Sandbox, SandboxLimits
 from prover.toolchain import Toolchain, require_lean
@@ -121,23 +121,24 @@ def on_path(directory: Path) -> Iterator[None]:
             os.environ["PATH"] = before
 
 
-def dojo_tree(repo_dir: str | os.PathLike[str], commit: str, workdir: Path) -> tuple[Path, str]:
-    """A git work tree of ``repo_dir`` at a real commit, and that commit: what ``LeanGitRepo`` accepts (an
-    exported tree is no git repository, a ``tree-…`` commit no commit). ``repo_dir`` itself when it is the root
-    of a work tree at ``commit`` (what :func:`prover.project.prepare_project` gives the prover, the very tree
-    tracing used: LeanDojo's cache key is its name and the commit), else :func:`prover.project.worktree`'s."""
-    from leanagent.gitutil import GitError, git
-
+def dojo_tree(repo_dir: str | os.PathLike[str], commit: str) -> tuple[Path, str]:
+    """``repo_dir`` and ``commit`` when ``repo_dir`` is the root of a git work tree at ``commit``: what
+    ``LeanGitRepo`` accepts (an exported tree is no git repository, a ``tree-…`` commit no commit), and what
+    :func:`leanagent.project.prepare_project` gives the prover (the very tree tracing used: LeanDojo's cache key is
+    its name and the commit). Anything else is an :class:`~prover.env.EnvInitError` saying so."""
     path = Path(repo_dir).resolve()
+    head = ""
     if (path / ".git").exists():
         try:
-            if git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=path, timeout=30) == commit:
-                return path, commit
-        except GitError:
-            pass  # no commit yet: made below
-    from prover.project import worktree
-
-    return worktree(Repo(url=str(path), commit=commit, name=path.name, path=str(path)), workdir)
+            done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=path,
+                                  capture_output=True, text=True, timeout=30)
+            head = done.stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            head = ""
+    if head != commit:
+        raise EnvInitError(f"{path}: not a git work tree at {commit[:12]}, which LeanDojo needs (leanagent prove "
+                           "and the run prepare one: leanagent.project.prepare_project)")
+    return path, commit
 
 
 def startup_errors(lean_dojo: Any) -> tuple[type[BaseException], ...]:
@@ -259,7 +260,7 @@ def open_dojo_env(repo_dir: str | Path, commit: str, workdir: str | Path, *, tac
     module (a test double), else imported with the run's settings."""
     workdir = Path(workdir).resolve()
     toolchain = require_lean(Path(repo_dir).resolve())
-    tree, real_commit = dojo_tree(repo_dir, commit, workdir)
+    tree, real_commit = dojo_tree(repo_dir, commit)
     shims = lean_dojo_shims(toolchain, workdir, network=False)
     ld = lean_dojo if lean_dojo is not None else import_lean_dojo(workdir, memory_gb=memory_gb)
     return DojoEnv(ld, str(tree), real_commit, tactic_timeout=tactic_timeout, shims=shims)

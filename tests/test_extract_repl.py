@@ -306,10 +306,10 @@ def test_the_pipeline_gives_the_repl_the_dependencies_premises(project, monkeypa
 
     from leanagent.config import load_config
     from leanagent.workdir import Workdir
-    from prover.project import LeanProject
+    from leanagent.project import LeanProject
 
     prepared = []
-    monkeypatch.setattr("prover.project.prepare_project",
+    monkeypatch.setattr("leanagent.project.prepare_project",
                         lambda repo, workdir, **kw: prepared.append(repo.name) or LeanProject(root, "0" * 40, "v4.9.0"))
     monkeypatch.setattr("extraction.repl.LocalRepl", Double)
     result = RunResult()

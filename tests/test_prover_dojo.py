@@ -303,3 +303,21 @@ def test_traced_repo_becomes_the_same_records(lean_dojo, tmp_path: Path):
     assert proved.steps == (TacticStep("simp [Nat.add_zero]", "n : Nat\n⊢ n + 0 = n", "no goals", ("Nat.add_zero",)),)
     assert proved.premises == ("Nat.add_zero",) and not proved.has_sorry and proved.extractor == "traced"
     assert todo.has_sorry and todo.num_steps == 0 and todo.start == Pos(6, 1)
+
+
+def test_dojo_tree_takes_a_work_tree_at_the_commit_and_nothing_else(tmp_path: Path):
+    from prover.dojo import dojo_tree
+    from tests.conftest import run_git
+
+    exported = tmp_path / "exported"  # acquire's export: files, no git
+    (exported / "A").mkdir(parents=True)
+    (exported / "A" / "B.lean").write_text("theorem t : True := trivial\n")
+    with pytest.raises(EnvInitError, match="not a git work tree at cccccccccccc"):
+        dojo_tree(exported, "c" * 40)
+    run_git(exported, "init", "-q", "-b", "main")
+    run_git(exported, "add", ".")
+    run_git(exported, "commit", "-qm", "x")
+    head = run_git(exported, "rev-parse", "HEAD")
+    assert dojo_tree(exported, head) == (exported.resolve(), head)
+    with pytest.raises(EnvInitError):  # a `tree-…` pseudo-commit is no commit
+        dojo_tree(exported, "tree-0123456789ab")

@@ -89,13 +89,13 @@ def test_prove_goes_through_the_repl_by_default_and_checks_on_the_file(tmp_path:
     from leanagent.repos import RepoSpec
     from leanagent.scanning import ScanOptions, scan_repository
     from leanagent.workdir import Workdir
-    from prover.project import LeanProject
+    from leanagent.project import LeanProject
     from prover.toolchain import Toolchain
 
     scan = scan_repository(RepoSpec(str(NAT), None), ScanOptions(cache_dir=tmp_path / "cache")).scan
     wd = Workdir(tmp_path / "run")
     monkeypatch.setattr("prover.toolchain.find_toolchain", lambda: Toolchain("/elan/bin/lake", "/elan/bin/lean", True))
-    monkeypatch.setattr("prover.project.prepare_project",
+    monkeypatch.setattr("leanagent.project.prepare_project",
                         lambda repo, workdir, **kw: LeanProject(EXAMPLES / "nat-basics", "c" * 40, "v4.9.0"))
     handed = {}
 

@@ -87,7 +87,7 @@ def test_lean_git_repo_gets_a_git_work_tree_at_a_real_commit(lean_here, tmp_path
 def test_tracing_and_proving_share_the_work_tree_and_leandojos_cache_key(lean_here, tmp_path: Path) -> None:
     from leanagent.acquire import slug
     from prover.dojo import open_dojo_env
-    from prover.project import worktree
+    from leanagent.project import worktree
 
     source = _edited(tmp_path)
     run_git(source, "commit", "-qam", "two theorems")

@@ -13,7 +13,7 @@ import pytest
 from leanagent.acquire import acquire, slug
 from leanagent.repos import RepoSpec
 from prover.env import LeanUnavailable
-from prover.project import (BuildStep, LeanProject, ProjectError, build_commands, build_project,
+from leanagent.project import (BuildStep, LeanProject, ProjectError, build_commands, build_project,
                             fetch_dependencies, is_built, prepare_project, sandbox_for, worktree)
 from prover.sandbox import SandboxResult
 from tests.conftest import run_git, write_files
