@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -438,11 +439,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from leanagent.pipeline import STAGES
+    from leanagent.progress import current_progress
     from leanagent.results import report_data, run_state, stage_label
 
     wd, store = _open_run(args.workdir)
     with store:
         state = run_state(store)
+        current = current_progress(wd.root, state.stages) if state is not None else None  # the stage under way
         data = report_data(store)
     if state is None:
         print("no curriculum yet: the run is still ingesting repositories")
@@ -456,6 +459,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                           "lean_dojo": {r.name: _tracing(r.lean_version) for r in rows},
                           "lean_interact": {r.name: _repl_support(r.lean_version) for r in rows},
                           "problems": list(state.problems), "metrics": data.metrics,
+                          "in_progress": current.as_json() if current is not None else None,
                           "tactics": {"generator": data.tactic_generator, "metrics": data.tactic_metrics}},
                          indent=2))
         return EXIT_OK
@@ -464,6 +468,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for i, repo in enumerate(rows):
         done = state.stages.get(repo.id, {})
         labels = [stage_label(done.get(s)) for s in STAGES]
+        if current is not None and current.repo_id == repo.id and current.stage in STAGES:
+            labels[STAGES.index(current.stage)] = current.cell
         position = str(i + 1) if i < len(state.order) else "-"
         if len(set(labels)) == 1 and labels[0].startswith("skipped"):  # the whole repository, one reason
             print(f"{position:>3}  {repo.name[:36]:36} {labels[0]}")
@@ -472,6 +478,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         notes += [f"  {repo.name} {stage}: {label}" for stage, label in zip(STAGES, labels) if "(" in label]
     verdicts = {repo.name: _tracing(repo.lean_version) for repo in rows}
     notes += [f"  {name}: {v['why']}; static extraction only" for name, v in verdicts.items() if not v["supported"]]
+    if current is not None:
+        print(f"in progress: {current.describe()}")
     notes += [f"  {repo.name}: {v['why']}; the Lean REPL cannot prove its theorems" for repo in rows
               if not (v := _repl_support(repo.lean_version))["supported"]]
     for note in notes:
@@ -892,13 +900,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet >= 2 else logging.WARNING
     logging.basicConfig(level=level,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    sigterm = signal.signal(signal.SIGTERM, _interrupted)  # answered as Ctrl-C is: a training saves its state
     try:
         return args.func(args)
     except UsageError as err:
         print(f"leanagent {args.command}: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"leanagent {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        print(f"leanagent {args.command}: interrupted" + (f": {err}" if str(err) else ""), file=sys.stderr)
         return 130
     except Exception as err:  # the CLI edge: one line, not a traceback (use -v for the traceback)
         if args.verbose:
@@ -908,6 +917,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = EXIT_USAGE if isinstance(err, ReposFileError) else EXIT_PARTIAL
         print(f"leanagent {args.command}: {err}", file=sys.stderr)
         return code
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if sigterm is None else sigterm)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -136,6 +136,11 @@ class RetrieverConfig:
     """Fraction of earlier repositories' examples mixed into each new repository's epoch."""
     seed: int = 3407
     """Seed of everything random in training."""
+    save_every_seconds: float = 300.0
+    """How often the train stage saves its epoch in progress (weights, optimiser, schedule, order, random state)
+    beside the checkpoints, so that a killed run goes on from there (0: only at the end and when stopped)."""
+    save_every_steps: int = 0
+    """Also save it every this many optimiser steps (0: not by steps)."""
 
 
 @dataclass(frozen=True)
@@ -428,7 +433,8 @@ CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"),
 AT_LEAST = {"prover.tactic_freeze_after": 0, "retriever.accumulate": 1, "retriever.batch_size": 1,
             "retriever.max_length": 1, "retriever.epochs_per_repo": 1, "retriever.warmup_steps": 0,
             "retriever.num_negatives": 0, "retriever.in_file_negatives": 0, "retriever.hard_negatives": 0,
-            "retriever.replay": 0, "retriever.ewc_lambda": 0, "retriever.grad_clip": 0, "prover.workers": 1,
+            "retriever.replay": 0, "retriever.ewc_lambda": 0, "retriever.grad_clip": 0,
+            "retriever.save_every_seconds": 0, "retriever.save_every_steps": 0, "prover.workers": 1,
             "prover.num_sampled_tactics": 1, "prover.num_premises": 0, "prover.max_expansions": 0,
             "prover.frontier_batch": 1, "prover.tactic_pairs": 0, "prover.tactic_eval_cases": 0,
             "prover.tactic_batch_size": 1, "prover.whole_proof_samples": 1, "prover.tactic_timeout": 1,

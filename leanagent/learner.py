@@ -6,6 +6,9 @@ information recorded with it, so any stage can be redone alone after a crash.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import math
 import random
@@ -28,6 +31,11 @@ log = logging.getLogger(__name__)
 PENDING_INDEX = "premise-index"
 """Beside a checkpoint until the embed stage takes it: the corpus as the train stage embedded it for validation
 (so a repository's corpus is embedded once, not twice)."""
+
+TRAIN_STATE = "train-state"
+"""Folder of the workdir where the train stage keeps its epoch in progress (``01-nat-basics.safetensors``) and,
+when a repository gets several epochs, the best one so far (``01-nat-basics.best.safetensors``), until the stage
+is recorded: a killed run goes on from there."""
 
 TINY = {"d_model": 128, "layers": 2, "heads": 4, "d_ff": 256, "dropout": 0.0}
 
@@ -79,6 +87,18 @@ def scaled_warmup(warmup_steps: int, fraction: float, examples: int, batch_size:
         return warmup_steps
     steps = math.ceil(examples / batch_size)
     return min(warmup_steps, math.floor(fraction * steps))
+
+
+def train_state_key(settings: RetrieverConfig, examples: list, previous: str | None, warmup: int) -> str:
+    """What a saved epoch must have been trained on and with to be taken up again: the settings that shape the
+    training (not the device, nor how often it is saved), the examples, the checkpoint it started from and the
+    warm-up."""
+    from retrieval.resume import examples_digest
+
+    shaping = {k: v for k, v in dataclasses.asdict(settings).items()
+               if k not in ("device", "save_every_seconds", "save_every_steps")}
+    text = json.dumps([shaping, examples_digest(examples), previous, warmup], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def device_of(config: Config) -> str:
@@ -185,7 +205,40 @@ class Learner:
 
     def stage(self, stage: str, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         """Run ``stage`` for ``repo`` (learned as ``checkpoint``, after ``seen``); return its record."""
+        from leanagent.progress import StageProgress, write_progress
+
+        write_progress(self.wd.root, StageProgress.starting(repo.name, repo.id, stage, checkpoint))
         return getattr(self, f"_{stage}")(repo, checkpoint, seen)
+
+    def finished(self, stage: str, checkpoint: str) -> None:
+        """``stage`` is recorded as done: what it kept to go on after a kill is no longer needed."""
+        if stage == "train":
+            for path in self._train_state(checkpoint):
+                path.unlink(missing_ok=True)
+
+    def _train_state(self, checkpoint: str) -> tuple[Path, Path]:
+        """Where the train stage of ``checkpoint`` keeps its epoch in progress and its best epoch so far."""
+        folder = self.wd.root / TRAIN_STATE
+        return folder / f"{checkpoint}.safetensors", folder / f"{checkpoint}.best.safetensors"
+
+    @staticmethod
+    def _saved_epoch(path: Path, key: str):
+        """The :class:`~retrieval.resume.EpochState` saved at ``path`` for this very training (``key``), or None
+        (none there; unreadable or saved for other settings: said in the log, and the epoch starts again)."""
+        from retrieval.resume import EpochState, StateError
+
+        if not path.is_file():
+            return None
+        try:
+            state = EpochState.load(path)
+        except StateError as err:
+            log.warning("%s", err)
+            return None
+        if state.key != key:
+            log.warning("%s was saved with other settings or examples than this run has now: its epoch starts "
+                        "again", path)
+            return None
+        return state
 
     def _dataset(self, repo: Repo, *, training: bool = False):
         """:func:`repo_dataset`, built once a run: it is a function of the stored repository and the settings,
@@ -248,10 +301,12 @@ class Learner:
     def _train(self, repo: Repo, checkpoint: str, seen: list[Repo]) -> dict[str, Any]:
         if self._bm25():
             return self._train_bm25(checkpoint)
+        from leanagent.progress import StepProgress
         from retrieval.dense import DenseRetriever
         from retrieval.evaluate import evaluate
         from retrieval.optim import OptimizerState
-        from retrieval.train import EWC, train_epoch
+        from retrieval.resume import EpochState
+        from retrieval.train import EWC, TrainingInterrupted, train_epoch
 
         r = self.config.retriever
         previous = self._previous(seen)
@@ -274,12 +329,33 @@ class Learner:
         warmup = state.warmup_steps if state is not None else \
             scaled_warmup(r.warmup_steps, r.warmup_fraction, len(examples), r.batch_size * r.accumulate)
         best, best_r10, stats, best_index = None, -1.0, None, None
-        for _ in range(r.epochs_per_repo):
-            stats = train_epoch(model, examples, batch_size=r.batch_size, lr=r.lr, warmup_steps=warmup,
-                                schedule=r.schedule, accumulate=r.accumulate, max_length=r.max_length,
-                                grad_clip=r.grad_clip or None, seed=r.seed, device=device, ewc=ewc,
-                                state=state, loss=r.loss, temperature=r.temperature,
-                                show_progress=not self.config.quiet)
+        epoch_file, best_file = self._train_state(checkpoint)
+        key = train_state_key(r, examples, previous, warmup)
+        saved = self._saved_epoch(epoch_file, key)  # a stopped run's epoch in progress: it goes on from there
+        kept = self._saved_epoch(best_file, key) if saved is not None else None
+        if kept is not None and kept.epoch <= saved.epoch:  # several epochs: the best before the stop
+            best, best_r10 = (kept.weights, kept.optimizer), kept.score
+        first = saved.epoch if saved is not None else 0
+        progress = StepProgress(self.wd.root, repo.name, repo.id, "train", checkpoint, epochs=r.epochs_per_repo,
+                                write_every_steps=r.save_every_steps)
+
+        def keep(epoch_state: EpochState) -> None:  # the epoch so far, and the progress record at the same step
+            epoch_state.save(epoch_file)
+            progress.saved()
+
+        for epoch in range(first, r.epochs_per_repo):
+            progress.epoch(epoch)
+            try:
+                stats = train_epoch(model, examples, batch_size=r.batch_size, lr=r.lr, warmup_steps=warmup,
+                                    schedule=r.schedule, accumulate=r.accumulate, max_length=r.max_length,
+                                    grad_clip=r.grad_clip or None, seed=r.seed, device=device, ewc=ewc,
+                                    state=state, loss=r.loss, temperature=r.temperature,
+                                    show_progress=not self.config.quiet, on_step=progress, on_save=keep,
+                                    save_every_steps=r.save_every_steps, save_every_seconds=r.save_every_seconds,
+                                    resume=saved if saved is not None and saved.epoch == epoch else None, key=key,
+                                    epoch=epoch)
+            except TrainingInterrupted as stop:
+                raise TrainingInterrupted(f"{checkpoint}: {stop}; the same command goes on from there") from None
             if r.resume_optimizer:
                 state = stats.state  # the next epoch, here or at the next repository, goes on from it
             model.eval()
@@ -291,8 +367,15 @@ class Learner:
                 best_r10 = r10
                 best = ({k: v.detach().clone() for k, v in model.state_dict().items()}, stats.state)
                 best_index = retriever.premise_index
-        assert best is not None and stats is not None and best_index is not None
+                if epoch + 1 < r.epochs_per_repo:  # a later epoch may be stopped: this one is kept
+                    EpochState(key, epoch, stats.steps, stats.steps, best[1], best[0], score=r10).save(best_file)
+        assert best is not None and stats is not None and best[1] is not None
         model.load_state_dict(best[0])
+        if best_index is None:  # the best epoch was one before a stop: its embeddings are made again
+            model.eval()
+            retriever = DenseRetriever(model, max_length=r.max_length)
+            retriever.index(self._corpus(seen))
+            best_index = retriever.premise_index
         directory = self.wd.checkpoints / checkpoint
         model.save(directory)
         best_index.checkpoint = checkpoint
@@ -305,6 +388,8 @@ class Learner:
         tactics = self._train_tactics(repo, directory, previous, seen)
         loss = stats.mean_loss
         resumed = f", resumed at step {stats.state.step - stats.steps}" if r.resume_optimizer and previous else ""
+        if saved is not None:
+            resumed += f", taken up at step {saved.step} of epoch {saved.epoch + 1} after a stop"
         return {"checkpoint": str(directory.relative_to(self.wd.root)), "examples": len(examples),
                 "warmup_steps": warmup, "optimizer_steps": stats.steps, "validation_recall_at_10": best_r10,
                 "mean_loss": loss if loss == loss else None,

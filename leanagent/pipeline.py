@@ -330,6 +330,7 @@ def run(config: Config, repos_file: Path | None, *, until: str = "prove",
                         info = learner.stage(stage, repo, name, seen)
                         seconds = time.perf_counter() - started
                         store.mark_stage(repo.id, stage, {**info, "seconds": round(seconds, 3)})
+                        learner.finished(stage, name)  # recorded: its state kept against a kill can go
                         _say(result, stage, seconds, f"{repo.name}: {info.get('summary', '')}", echo)
     return result
 

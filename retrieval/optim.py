@@ -51,7 +51,7 @@ class OptimizerState:
         state: dict[int, dict[str, torch.Tensor]] = {}
         for key, value in self.moments.items():
             index, name = key.split("/", 1)
-            state.setdefault(int(index), {})[name] = value
+            state.setdefault(int(index), {})[name] = value.clone()  # AdamW updates them in place: not ours
         known = {i for group in current["param_groups"] for i in group["params"]}
         if not set(state) <= known:
             raise ValueError(f"optimizer state names {len(state)} parameters, the model trains {len(known)}: "
