@@ -437,6 +437,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+SKIPPED_SHOWN = 10
+"""Skipped sorry theorems `status` names per repository (``--json``: all)."""
+
+
+def _skipped_sorries(store, repos) -> dict[str, list[tuple[str, str]]]:
+    """Repository name → (theorem, reason) of its sorry theorems recorded ``skipped`` (placeholder definitions,
+    exercises), in file order."""
+    reasons = {a.theorem_id: a.message for a in store.attempts(outcome="skipped")}
+    out: dict[str, list[tuple[str, str]]] = {}
+    for repo in repos if reasons else ():
+        listed = [(t.full_name, reasons[t.id]) for t in sorted(store.theorems(repo.id, sorry=True),
+                                                               key=lambda t: (t.path, t.start)) if t.id in reasons]
+        if listed:
+            out[repo.name] = listed
+    return out
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from leanagent.pipeline import STAGES
     from leanagent.progress import current_progress
@@ -447,6 +464,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         state = run_state(store)
         current = current_progress(wd.root, state.stages) if state is not None else None  # the stage under way
         data = report_data(store)
+        rows = [*state.order, *(repo for repo, _ in state.not_learned)] if state is not None else []
+        counts = {repo.id: store.counts(repo.id) for repo in rows}  # sorry theorems as scan and the report count
+        skipped = _skipped_sorries(store, rows)
     if state is None:
         print("no curriculum yet: the run is still ingesting repositories")
         return EXIT_OK
@@ -458,6 +478,10 @@ def cmd_status(args: argparse.Namespace) -> int:
                           "not_learned": {r.name: reason for r, reason in state.not_learned},
                           "lean_dojo": {r.name: _tracing(r.lean_version) for r in rows},
                           "lean_interact": {r.name: _repl_support(r.lean_version) for r in rows},
+                          "sorry_theorems": {r.name: counts[r.id].sorry_theorems for r in rows},
+                          "placeholders": {r.name: counts[r.id].placeholders for r in rows},
+                          "skipped": {name: [{"theorem": t, "why": why} for t, why in listed]
+                                      for name, listed in skipped.items()},
                           "problems": list(state.problems), "metrics": data.metrics,
                           "in_progress": current.as_json() if current is not None else None,
                           "tactics": {"generator": data.tactic_generator, "metrics": data.tactic_metrics}},
@@ -482,6 +506,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"in progress: {current.describe()}")
     notes += [f"  {repo.name}: {v['why']}; the Lean REPL cannot prove its theorems" for repo in rows
               if not (v := _repl_support(repo.lean_version))["supported"]]
+    for name, listed in skipped.items():  # sorry theorems a maintainer would not accept a proof of
+        notes.append(f"  {name}: {len(listed)} sorry theorems skipped (--include-placeholders tries them):")
+        notes += [f"    {theorem}: {why}" for theorem, why in listed[:SKIPPED_SHOWN]]
+        if len(listed) > SKIPPED_SHOWN:
+            notes.append(f"    … and {len(listed) - SKIPPED_SHOWN} more (status --json lists them all)")
     for note in notes:
         print(note)
     if state.problems:

@@ -83,6 +83,11 @@ def test_prove_skips_them_records_why_and_tries_them_when_asked(tmp_path: Path) 
         assert sorted(a.message.split(":")[0] for a in seen if a.outcome == "skipped") == ["exercise", "placeholder"]
         again = prove_repository(config, store, wd, scan.repo, "ck", **kwargs)
         assert (again.attempted, again.skipped, again.outcomes) == (0, 2, {})  # still skipped, recorded once
+        from leanagent.cli import _skipped_sorries
+
+        assert _skipped_sorries(store, [scan.repo]) == {scan.repo.name: [  # what status lists, in file order
+            ("Book.answer_eq", "placeholder: its statement uses Book.answer, itself defined with sorry"),
+            ("ex_one", "exercise: Book/Exercises/Sets.lean is named like an exercise file")]}
         config = load_config(None, {"workdir": str(wd.root), "prover.timeout": "60",
                                     "prover.include_placeholders": "true"})
         forced = prove_repository(config, store, wd, scan.repo, "ck", **kwargs)
