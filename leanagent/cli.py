@@ -84,7 +84,7 @@ def _scan_summary(result) -> dict:
         "files": len(scan.files),
         "lines": sum(f.lines for f in scan.files),
         "theorems": len(theorems),
-        "sorry_theorems": sum(t.has_sorry for t in theorems),
+        "sorry_theorems": sum(t.is_target for t in theorems),  # proving targets, as everywhere; placeholders apart
         "placeholders": sum(t.placeholder for t in theorems),
         "premises": len(scan.premises),
         "tactic_steps": sum(t.num_steps for t in theorems),
@@ -97,6 +97,13 @@ def _scan_summary(result) -> dict:
         "problems": list(result.problems),
         "seconds": round(scan.seconds, 3),
     }
+
+
+SORRY_WORDS = ("sorry: theorems whose proof gives up (sorry/admit), the proving targets; placeholders (sorry in the "
+               "statement) are counted apart")
+"""What "sorry theorems" means in every command's output (scan, curriculum, status, report)."""
+SCAN_NOTES = {"sorry_theorems": "  (proof gives up: the proving targets)",
+              "placeholders": "  (sorry in the statement: not targets, not in sorry_theorems)"}
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -148,7 +155,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"  {'proving (REPL)':20} {summary['lean_interact']['why']}")
         for key in ("files", "lines", "theorems", "sorry_theorems", "placeholders", "premises",
                     "tactic_steps", "dependency_premises"):
-            print(f"  {key:20} {summary[key]}")
+            print(f"  {key:20} {summary[key]}{SCAN_NOTES.get(key, '')}")
         if summary["warnings"]:
             print(f"  {'warnings':20} {len(summary['warnings'])} (first: {summary['warnings'][0]})")
         print(f"  {'seconds':20} {summary['seconds']}")
@@ -192,11 +199,14 @@ def cmd_curriculum(args: argparse.Namespace) -> int:
         if plan.thresholds is not None:
             print(f"order: {plan.strategy}; easy: S ≤ {plan.thresholds.log_p33:.2f}, "
                   f"hard: S > {plan.thresholds.log_p67:.2f} (S = tactic steps, difficulty e^S)")
-        print(f"{'#':>3}  {'repository':40} {'easy':>6} {'medium':>6} {'hard':>6} {'sorry':>6}  lean (LeanDojo)")
+        print(f"{'#':>3}  {'repository':40} {'easy':>6} {'medium':>6} {'hard':>6} {'no_difficulty':>13} "
+              f"{'sorry':>6} {'placeholders':>12}  lean (LeanDojo)")
         for row in rows:
             lean = f"{row['lean_dojo']['version'] or '?'} ({'ok' if row['lean_dojo']['supported'] else 'no'})"
             print(f"{row['position']:>3}  {row['repo'][:40]:40} {row['easy']:>6} {row['medium']:>6} "
-                  f"{row['hard']:>6} {row['sorry_theorems']:>6}  {lean}")
+                  f"{row['hard']:>6} {row['no_difficulty']:>13} {row['sorry_theorems']:>6} "
+                  f"{row['placeholders']:>12}  {lean}")
+        print(f"no_difficulty: proved without tactic steps (term proofs); {SORRY_WORDS}")
         for row in rows:
             if not row["lean_dojo"]["supported"]:
                 print(f"  {row['repo']}: {row['lean_dojo']['why']}; static extraction only")
@@ -470,7 +480,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     if state is None:
         print("no curriculum yet: the run is still ingesting repositories")
         return EXIT_OK
-    rows = [*state.order, *(repo for repo, _ in state.not_learned)]
     if args.json:
         print(json.dumps({"order": [r.name for r in state.order],
                           "stages": {r.name: {s: stage_label(state.stages.get(r.id, {}).get(s)) for s in STAGES}
@@ -487,7 +496,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                           "tactics": {"generator": data.tactic_generator, "metrics": data.tactic_metrics}},
                          indent=2))
         return EXIT_OK
-    print(f"{'#':>3}  {'repository':36} " + " ".join(f"{s:>8}" for s in STAGES))
+    print(f"{'#':>3}  {'repository':36} {'sorry':>6} " + " ".join(f"{s:>8}" for s in STAGES))
     notes = []
     for i, repo in enumerate(rows):
         done = state.stages.get(repo.id, {})
@@ -495,10 +504,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         if current is not None and current.repo_id == repo.id and current.stage in STAGES:
             labels[STAGES.index(current.stage)] = current.cell
         position = str(i + 1) if i < len(state.order) else "-"
+        sorry = counts[repo.id].sorry_theorems
+        if counts[repo.id].placeholders:
+            notes.append(f"  {repo.name}: {counts[repo.id].placeholders} placeholders (sorry in the statement), "
+                         "not among its sorry theorems")
         if len(set(labels)) == 1 and labels[0].startswith("skipped"):  # the whole repository, one reason
-            print(f"{position:>3}  {repo.name[:36]:36} {labels[0]}")
+            print(f"{position:>3}  {repo.name[:36]:36} {sorry:>6} {labels[0]}")
             continue
-        print(f"{position:>3}  {repo.name[:36]:36} " + " ".join(f"{label.split(' (')[0]:>8}" for label in labels))
+        print(f"{position:>3}  {repo.name[:36]:36} {sorry:>6} "
+              + " ".join(f"{label.split(' (')[0]:>8}" for label in labels))
         notes += [f"  {repo.name} {stage}: {label}" for stage, label in zip(STAGES, labels) if "(" in label]
     verdicts = {repo.name: _tracing(repo.lean_version) for repo in rows}
     notes += [f"  {name}: {v['why']}; static extraction only" for name, v in verdicts.items() if not v["supported"]]
@@ -517,6 +531,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"problems of the latest run ({len(state.problems)}):")
         for problem in state.problems:
             print(f"  {problem}")
+    if data.metrics:
+        print("retriever: lifelong metrics of its test R@10 matrix:")
     for name, value in data.metrics.items():
         print(f"  {name:24} {'n/a' if value is None else f'{value:.4f}'}")
     if data.tactic_scores:
@@ -778,12 +794,23 @@ def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
+def _version() -> str:
+    """The installed distribution's version (``unknown`` when run from a source tree that was not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("leanagent")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one subparser per command (each with an example in its help)."""
     parser = argparse.ArgumentParser(
         prog="leanagent", description="A lifelong-learning theorem prover for Lean 4.",
         epilog="example: leanagent run examples/repos.txt --workdir runs/example",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"leanagent {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
         "run": (cmd_run, "learn through repositories, easiest first: train, evaluate, prove, report",
@@ -922,7 +949,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``leanagent`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # told with the usage of the subcommand it was given to, not the top-level one
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+        commands.get(getattr(args, "command", None), parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

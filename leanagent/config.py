@@ -161,7 +161,8 @@ class ProverConfig:
     """Open nodes whose tactics are generated in one batch (larger batches suit a GPU generator)."""
     generator: str = "combined"
     """Tactic generator: ``templates`` (retrieved premises in templates, plus automation), ``memory`` (the
-    tactics of the nearest proved steps, adapted: :mod:`prover.memory`), ``combined`` (templates and memory),
+    tactics of the nearest proved steps, adapted: :mod:`prover.memory`), ``model`` (the run's tactic model),
+    ``combined`` (templates, memory, and the run's tactic model when it trains one),
     ``reprover`` (ReProver's ByT5 tactic generator from the hub), or a seq2seq model name/directory."""
     num_premises: int = 8
     """Premises retrieved per proof state for the generator."""
