@@ -410,15 +410,55 @@ def cmd_train(args: argparse.Namespace) -> int:
     return _run(args, "evaluate")
 
 
+def _run_config(wd):
+    """The settings the run in ``wd`` was last started with; None when there is none or it cannot be read."""
+    from leanagent.config import ConfigError, load_config
+
+    try:
+        return load_config(wd.config, saved=True) if wd.config.is_file() else None
+    except ConfigError:
+        return None
+
+
+def _versus(store, wd, config, repos, checkpoint: str):
+    """The run's retriever at ``checkpoint`` against BM25 on the test queries of ``repos``, for the report."""
+    from leanagent.comparison import versus_bm25
+    from leanagent.presets import no_cuda
+    from leanagent.report import Versus
+
+    pooled = versus_bm25(store, repos, config.retriever, wd.checkpoints / checkpoint, wd.index,
+                         device="cuda" if config.retriever.device != "cpu" and not no_cuda() else "cpu")
+    if pooled is None:
+        return None
+
+    def interval(i) -> tuple[float, float, float]:
+        return (i.estimate, i.low, i.high)
+
+    return Versus(pooled.queries, interval(pooled.first.recall_at_10), interval(pooled.second.recall_at_10),
+                  interval(pooled.miss_rate_ratio), interval(pooled.mrr_ratio))
+
+
 def _write_report(workdir: str):
     from database.store import Store
+    from leanagent.progress import current_progress
     from leanagent.report import write_report
-    from leanagent.results import report_data
+    from leanagent.results import report_data, run_state
     from leanagent.workdir import Workdir
 
     wd = Workdir(Path(workdir))
+    config = _run_config(wd)
     with Store.open(wd.database) as store:
-        data = report_data(store, title=f"leanagent run: {wd.root.resolve().name}")
+        state = run_state(store)
+        progress = current_progress(wd.root, state.stages) if state is not None else None  # how far it got
+        data = report_data(store, title=f"leanagent run: {wd.root.resolve().name}", config=config,
+                           progress=progress)
+        evaluated = len(data.recall_at_10)
+        if config is not None and evaluated:  # the headline's comparison with BM25, with intervals
+            try:
+                data = dataclasses.replace(data, versus=_versus(store, wd, config, list(state.order[:evaluated]),
+                                                                state.checkpoints[evaluated - 1]))
+            except (OSError, ValueError) as err:  # an artefact missing or unreadable: the rest of the report stands
+                print(f"warning: the report leaves out the comparison with BM25 ({err})", file=sys.stderr)
     timesplit = wd.reports / "timesplit.json"  # written by `leanagent timesplit`
     if timesplit.is_file():
         try:

@@ -8,6 +8,7 @@ ratio, both paired over the same queries (:mod:`retrieval.stats`). A ratio whose
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from database.records import Repo
 from database.store import Store
@@ -16,7 +17,7 @@ from leanagent.learner import repo_dataset
 from retrieval.evaluate import score_queries
 from retrieval.stats import Interval, QueryScore, mean_interval, miss_rate_ratio, ratio
 
-__all__ = ["Figures", "Comparison", "compare_rankers"]
+__all__ = ["Figures", "Comparison", "compare_rankers", "versus_bm25"]
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,26 @@ def compare_rankers(store: Store, repos: list[Repo], settings: RetrieverConfig, 
     if pooled_a:
         rows.append(_compare("pooled", pooled_a, pooled_b))
     return rows
+
+
+def versus_bm25(store: Store, repos: list[Repo], settings: RetrieverConfig, checkpoint_dir: Path, index_dir: Path, *,
+                device: str = "cpu") -> Comparison | None:
+    """The run's ranking with the checkpoint in ``checkpoint_dir`` against BM25 on the test queries of ``repos``
+    (those learned up to it), pooled; None for a BM25 run, without test queries, or when the premise index in
+    ``index_dir`` was embedded with another checkpoint (a run that went on past it: embedding the corpus again is
+    the work of ``leanagent eval``, not of a report)."""
+    from database.index import PremiseIndex
+    from leanagent.learner import corpus_of
+    from retrieval.bm25 import BM25Retriever, is_bm25_checkpoint
+    from retrieval.loading import load_retriever
+
+    if (is_bm25_checkpoint(checkpoint_dir) or not (index_dir / "manifest.json").is_file()
+            or PremiseIndex.load(index_dir).checkpoint != checkpoint_dir.name):
+        return None
+    corpus = corpus_of(store, repos)
+    bm25 = BM25Retriever()
+    bm25.index(corpus)
+    mine = load_retriever(checkpoint_dir, index_dir, settings.max_length, lambda: corpus, ranking=settings.ranking,
+                          fusion=settings.fusion, device=device)
+    rows = compare_rankers(store, repos, settings, mine, bm25)
+    return rows[-1] if rows else None

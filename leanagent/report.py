@@ -93,6 +93,23 @@ class ScoreRow:
 
 
 @dataclass(frozen=True)
+class Versus:
+    """The run's retriever against BM25 on the same test queries, pooled over the repositories learned: each figure
+    an (estimate, low, high) 95% bootstrap interval (:mod:`leanagent.comparison`)."""
+
+    queries: int
+    """Test queries both were scored on."""
+    recall_at_10: tuple[float, float, float]
+    """The run's R@10."""
+    bm25_recall_at_10: tuple[float, float, float]
+    """BM25's R@10."""
+    miss_rate_ratio: tuple[float, float, float]
+    """(1 − R@10) / (1 − BM25's R@10), paired: below 1, the run misses less."""
+    mrr_ratio: tuple[float, float, float]
+    """MRR / BM25's MRR, paired: above 1, the run ranks the used premise higher."""
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything a report shows."""
 
@@ -135,6 +152,16 @@ class ReportData:
     """After the last repository: (repository, theorems, hit@1, hit@8, hit@64) on each test split."""
     timesplit: dict = field(default_factory=dict)
     """The latest ``leanagent timesplit`` result (its JSON), when one was run in this workdir."""
+    standing: str = ""
+    """Where the run stands: finished, or which repository and stage it stopped in and how far it got."""
+    finished: bool = True
+    """Whether the run has finished (a stopped or running one has not)."""
+    retriever: str = ""
+    """The retriever in words: its model and how far it was trained."""
+    generator: str = ""
+    """The tactic generator in words (``combined`` named by its parts)."""
+    versus: Versus | None = None
+    """The run's retriever against BM25 on the same test queries, with intervals (None: not computed)."""
 
 
 def metrics_json(data: ReportData) -> dict:
@@ -162,6 +189,12 @@ def metrics_json(data: ReportData) -> dict:
                     "scores": [dict(zip(("repo", "theorems", "hit_at_1", "hit_at_8", "hit_at_64"), row))
                                for row in data.tactic_scores]},
         "scale": "fractions in [0, 1] (the paper prints percentage points)",
+        "standing": data.standing,
+        "finished": data.finished,
+        "retriever": data.retriever,
+        "generator": data.generator,
+        "versus_bm25": {k: [x if math.isfinite(x) else None for x in v] if isinstance(v, tuple) else v
+                        for k, v in asdict(data.versus).items()} if data.versus is not None else None,
     }
 
 
@@ -206,26 +239,45 @@ def _plots(data: ReportData) -> list[tuple[str, str]]:
     fig, ax = plt.subplots(figsize=(7, 4))
     for j, label in enumerate(labels):
         xs = [i + 1 for i in range(j, n) if data.recall_at_10[i][j] is not None]
-        ax.plot(xs, [data.recall_at_10[i - 1][j] for i in xs], marker="o", label=label)
-    ax.plot(range(1, n + 1), _averages(data.recall_at_10), color="black", linestyle="--", linewidth=2,
-            label="average")
+        ax.plot(xs, [data.recall_at_10[i - 1][j] for i in xs], marker="o", label=label, alpha=0.8, zorder=2,
+                clip_on=False)
+    # The average as a wide pale band and BM25's on top as a thin dashed line with its own markers: where the two
+    # are equal both still show.
+    ax.plot(range(1, n + 1), _averages(data.recall_at_10), color="black", linewidth=5, alpha=0.35, zorder=3,
+            marker="D", markersize=8, label="average", clip_on=False)
     if data.bm25_recall_at_10:
         bm25 = _averages(data.bm25_recall_at_10)
-        ax.plot(range(1, len(bm25) + 1), bm25, color="grey", linestyle=":", linewidth=2, label="BM25 average")
+        ax.plot(range(1, len(bm25) + 1), bm25, color="tab:red", linestyle="--", linewidth=1.8, zorder=4,
+                marker="x", markersize=7, label="BM25 average (same queries)", clip_on=False)
     ax.set_xlabel("repositories learned")
     ax.set_ylabel("test Recall@10")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(-0.04, 1.04)  # markers at 0 and 1 drawn whole, not cut by the frame
+    ax.set_xlim(0.7, n + 0.3)
     ax.set_xticks(range(1, n + 1))
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title("Each repository's Recall@10 over time")
     plots.append(("Recall@10 over time", _png(fig)))
     plt.close(fig)
     return plots
 
 
+def _numeric(rows: Sequence[Sequence[object]], column: int) -> bool:
+    """Whether a column holds numbers only (right-aligned; prose is left-aligned).
+
+    >>> _numeric([(1, "a"), (None, "b")], 0), _numeric([(1, "a")], 1)
+    (True, False)
+    """
+    values = [row[column] for row in rows if row[column] is not None]
+    return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
+    numeric = [_numeric(rows, j) for j in range(len(headers))]
+    cls = ["<td class='n'>" if n else "<td>" for n in numeric]
+    head = "".join(f"<th class='n'>{html.escape(str(h))}</th>" if n else f"<th>{html.escape(str(h))}</th>"
+                   for h, n in zip(headers, numeric))
+    body = "".join("<tr>" + "".join(f"{cls[j]}{html.escape(_fmt(c))}</td>" for j, c in enumerate(row)) + "</tr>"
+                   for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -238,20 +290,157 @@ def _fmt(value: object) -> str:
 
 
 _STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
-          "td,th{border:1px solid #bbb;padding:4px 10px;text-align:right}th{background:#eee}"
-          "td:first-child,th:first-child{text-align:left}img{max-width:100%;display:block;margin:1em 0}"
-          ".note{color:#555}")
+          "td,th{border:1px solid #bbb;padding:4px 10px;text-align:left;vertical-align:top}th{background:#eee}"
+          ".n{text-align:right}img{max-width:100%;display:block;margin:1em 0}.note{color:#555}"
+          ".headline{border:2px solid #888;background:#f6f6f6;padding:0.5em 1.2em;margin:1em 0}"
+          ".headline li{margin:0.3em 0}")
+
+
+def _interval(value: tuple[float, float, float], digits: int = 3) -> str:
+    """``0.750 [0.250, 1.000]``; ``n/a`` where a ratio has no value (a zero rate below it).
+
+    >>> _interval((0.75, 0.25, 1.0)), _interval((float("inf"), 1.0, float("inf")), 2)
+    ('0.750 [0.250, 1.000]', 'n/a')
+    """
+    if not all(math.isfinite(v) for v in value):
+        return "n/a"
+    return f"{value[0]:.{digits}f} [{value[1]:.{digits}f}, {value[2]:.{digits}f}]"
+
+
+def _against_bm25(v: Versus) -> str:
+    """The sentence that compares the run's retriever with BM25 on the same queries."""
+    low, high = v.miss_rate_ratio[1], v.miss_rate_ratio[2]
+    if not all(math.isfinite(x) for x in v.miss_rate_ratio):  # BM25 misses none: no ratio, the intervals tell
+        mine, bm25 = v.recall_at_10, v.bm25_recall_at_10
+        verdict = ("BM25 misses none of them, " + ("and so does the retriever" if mine[1] >= 1 else
+                   "better past the noise" if mine[2] < bm25[1] else "a tie within the noise (the intervals overlap)"))
+    elif high < 1:
+        verdict = f"it misses {_interval(v.miss_rate_ratio, 2)} times as often as BM25: better, past the noise"
+    elif low > 1:
+        verdict = f"it misses {_interval(v.miss_rate_ratio, 2)} times as often as BM25: worse, past the noise"
+    else:
+        verdict = (f"it misses {_interval(v.miss_rate_ratio, 2)} times as often as BM25: a tie (the interval holds 1; "
+                   "more test queries would tell)")
+    return (f"On the {v.queries} held-out test queries of the repositories learned, the retriever finds a premise "
+            f"the proof uses in its top 10 for {_interval(v.recall_at_10)} of them (95% interval), BM25 on the same "
+            f"queries for {_interval(v.bm25_recall_at_10)}; {verdict}.")
+
+
+class _Notes:
+    """Long texts said once (an install hint behind many skipped theorems): a cell says ``[k]``, the text comes
+    once below."""
+
+    LONG = 60
+    """Texts longer than this many characters become notes."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def ref(self, text: str) -> str:
+        """``[k]`` for ``text`` (numbered on first use)."""
+        if text not in self.texts:
+            self.texts.append(text)
+        return f"[{self.texts.index(text) + 1}]"
+
+    def short(self, text: str) -> str:
+        """A text of a few words as it is; a longer one by its first clause and its note's number.
+
+        >>> notes = _Notes()
+        >>> notes.short("no Lean toolchain on this machine: neither lake nor lean is on PATH; install elan (...)")
+        'no Lean toolchain on this machine [1]'
+        >>> notes.short("600 s"), notes.texts[0][:17]
+        ('600 s', 'no Lean toolchain')
+        """
+        if len(text) <= self.LONG:
+            return text
+        return f"{text.split(':', 1)[0].split(';', 1)[0].strip()} {self.ref(text)}"
+
+
+def grouped_outcomes(rows: Sequence[SorryTheoremRow]) -> list[tuple[str, str, str, str]]:
+    """Each sorry theorem's row, except that the theorems of a repository not tried yet, or skipped for one reason,
+    are one row that counts them (a stopped run does not list hundreds of "not tried").
+
+    >>> grouped_outcomes([SorryTheoremRow("r", "a", "not tried"), SorryTheoremRow("r", "b", "not tried"),
+    ...                   SorryTheoremRow("r", "c", "proved", "rfl")])
+    [('r', '2 sorry theorems', 'not tried', ''), ('r', 'c', 'proved', 'rfl')]
+    """
+    groups: dict[tuple, list[SorryTheoremRow]] = {}  # in first-seen order
+    for i, row in enumerate(rows):
+        key = (row.repo, row.outcome, row.detail) if row.outcome in ("not tried", "skipped") else (i,)
+        groups.setdefault(key, []).append(row)
+    return [(g[0].repo, g[0].theorem if len(g) == 1 else f"{len(g)} sorry theorems", g[0].outcome, g[0].detail)
+            for g in groups.values()]
+
+
+def headline(data: ReportData, notes: _Notes | None = None) -> list[str]:
+    """What a person reads first: where the run stands, what was learned against BM25, what failed, what next."""
+    notes = notes or _Notes()
+    lines = [data.standing] if data.standing else [] if data.order else ["Nothing was learned."]
+    if data.versus is not None:
+        lines.append(_against_bm25(data.versus))
+    elif data.scores:
+        queries = sum(r.queries for r in data.scores)
+        mean = sum(r.queries * r.recall_at_10 for r in data.scores) / max(1, queries)
+        bm25 = [r for r in data.scores if r.bm25_recall_at_10 is not None]
+        beside = (f"; BM25 on the same queries {sum(r.queries * r.bm25_recall_at_10 for r in bm25) / max(1, queries):.3f}"
+                  if len(bm25) == len(data.scores) else "")
+        lines.append(f"On the {queries} held-out test queries of the repositories learned, the retriever finds a premise "
+                     f"the proof uses in its top 10 for {mean:.3f} of them{beside} (`leanagent eval --compare bm25` "
+                     "gives the intervals).")
+    elif data.recall_at_10:
+        lines.append(f"The retriever's average test R@10 over the repositories learned is "
+                     f"{_averages(data.recall_at_10)[-1]:.3f}.")
+    elif data.order or data.curriculum:
+        lines.append("Nothing is measured yet: no repository has finished its evaluate stage.")
+    if data.tactic_scores:
+        cases = sum(row[1] for row in data.tactic_scores)
+        mean = sum(row[1] * row[4] for row in data.tactic_scores) / max(1, cases)
+        lines.append(f"The tactic generator puts the human's first tactic among its top 64 for {mean:.3f} of "
+                     f"{cases} held-out theorems.")
+    outcomes: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    for row in data.sorry_theorems:
+        outcomes[row.outcome] = outcomes.get(row.outcome, 0) + 1
+        if row.outcome == "skipped":
+            skipped[row.detail] = skipped.get(row.detail, 0) + 1
+    if data.sorry_theorems:
+        tried = sum(n for o, n in outcomes.items() if o not in ("not tried", "skipped"))
+        said = [f"{outcomes.get('proved', 0)} of the {len(data.sorry_theorems)} sorry theorems proved"]
+        said += [f"{n} {o}" for o, n in sorted(outcomes.items()) if o not in ("proved", "skipped")]
+        said += [f"{n} skipped: {notes.short(why)}" for why, n in skipped.items()]
+        lines.append(f"Proving: {', '.join(said)} ({tried} tried).")
+    if data.problems:
+        lines.append(f"Failed: {len(data.problems)} repositories or lines were left out (listed under "
+                     "\u201cNot learned\u201d).")
+    steps = []
+    if not data.finished:
+        steps.append("when it is not running, start the same command again: it goes on where it stopped and redoes "
+                     "nothing finished (`leanagent status` shows the stage under way)")
+    lean = [why for why in skipped if "Lean" in why]
+    if lean:
+        how = f" (how: note {notes.ref(lean[0])})" if len(lean[0]) > notes.LONG else ""
+        steps.append(f"install Lean{how} and prove the skipped theorems with `leanagent prove REPO --workdir DIR`")
+    if data.problems:
+        steps.append("fix or drop the repositories under \u201cNot learned\u201d and run again")
+    if steps:
+        lines.append("Next: " + "; ".join(steps) + ".")
+    return lines
 
 
 def render_html(data: ReportData) -> str:
     """The report page as one self-contained HTML string."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(data.title)}</title>"
              f"<style>{_STYLE}</style></head><body><h1>{html.escape(data.title)}</h1>"]
-    if data.model:
-        parts.append(f"<p>Retriever: <code>{html.escape(data.model)}</code></p>")
-    if not data.order:
-        parts.append("<p><strong>Nothing was learned: no repository could be fetched, read and learned "
-                     "from.</strong></p>")
+    notes = _Notes()
+    first, *rest = headline(data, notes)
+    parts.append(f"<div class='headline'><p><strong>{html.escape(first)}</strong></p><ul>"
+                 + "".join(f"<li>{html.escape(line)}</li>" for line in rest) + "</ul></div>")
+    if data.retriever:
+        parts.append(f"<p>Retriever: {html.escape(data.retriever)}.</p>")
+    elif data.model:
+        parts.append(f"<p>Retriever checkpoint: <code>{html.escape(data.model)}</code></p>")
+    if data.generator:
+        parts.append(f"<p>Tactic generator: {html.escape(data.generator)}.</p>")
     if data.problems:
         parts.append("<h2>Not learned</h2><ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in data.problems)
                      + "</ul>")
@@ -264,10 +453,11 @@ def render_html(data: ReportData) -> str:
                                             r.bm25_recall_at_1, r.bm25_recall_at_10, r.bm25_mrr)
                                            for r in data.scores]))
         parts.append(f"<p class='note'>{html.escape(_small_note(data.scores))}</p>")
-    parts.append("<h2>Lifelong metrics of the retriever (its test R@10 matrix)</h2>")
-    parts.append(_table(["metric", "value", "better", "meaning"], _metric_rows(data.metrics)))
-    parts.append("<p class='note'>n/a: the run is too short for the metric (e.g. WF5 needs more than five "
-                 "repositories).</p>")
+    if data.metrics:
+        parts.append("<h2>Lifelong metrics of the retriever (its test R@10 matrix)</h2>")
+        parts.append(_table(["metric", "value", "better", "meaning"], _metric_rows(data.metrics)))
+        parts.append("<p class='note'>n/a: the run is too short for the metric (e.g. WF5 needs more than five "
+                     "repositories).</p>")
     if data.tactic_scores:
         parts.append(f"<h2>Tactic generator ({html.escape(data.tactic_generator)})</h2>")
         parts.append("<p class='note'>First-tactic hit@k on held-out theorems after the last repository: the "
@@ -288,11 +478,14 @@ def render_html(data: ReportData) -> str:
     if data.sorry:
         parts.append("<h2>Sorry theorems</h2>")
         parts.append(_table(["repository", "attempted", "proved", "note"],
-                            [(r.repo, r.attempted, r.proved, r.skipped_reason) for r in data.sorry]))
+                            [(r.repo, r.attempted, r.proved, notes.short(r.skipped_reason)) for r in data.sorry]))
     if data.sorry_theorems:
         parts.append("<h2>Each sorry theorem</h2>")
         parts.append(_table(["repository", "theorem", "outcome", "proof / why"],
-                            [(r.repo, r.theorem, r.outcome, r.detail) for r in data.sorry_theorems]))
+                            [(repo, theorem, outcome, notes.short(detail) if outcome == "skipped" else detail)
+                             for repo, theorem, outcome, detail in grouped_outcomes(data.sorry_theorems)]))
+    if notes.texts:
+        parts.append("<h2>Notes</h2><ol>" + "".join(f"<li>{html.escape(t)}</li>" for t in notes.texts) + "</ol>")
     if data.timings:
         parts.append("<h2>Timings</h2>")
         parts.append(_table(["stage", "seconds"], [(k, v) for k, v in data.timings.items()]))
@@ -353,11 +546,16 @@ def _md(text: str) -> str:
 def render_markdown(data: ReportData) -> str:
     """A short Markdown summary."""
     lines = [f"# {data.title}", ""]
+    notes = _Notes()
+    first, *rest = headline(data, notes)
+    lines += [f"**{first}**", "", *[f"- {line}" for line in rest], ""]
+    lines += [f"{what}: {words}." for what, words in (("Retriever", data.retriever), ("Tactic generator",
+                                                                                     data.generator)) if words]
+    if data.retriever or data.generator:
+        lines.append("")
     if data.order:
         lines.append("Learning order: " + " → ".join(data.order))
         lines.append("")
-    else:
-        lines += ["Nothing was learned: no repository could be fetched, read and learned from.", ""]
     if data.problems:
         lines += ["Not learned:", *[f"- {p}" for p in data.problems], ""]
     if data.scores:
@@ -367,9 +565,10 @@ def render_markdown(data: ReportData) -> str:
         lines += [f"| {_md(r.repo)} | {r.queries} | {_fmt(r.recall_at_10)} | {_fmt(r.bm25_recall_at_10)} | "
                   f"{_fmt(r.mrr)} | {_fmt(r.bm25_mrr)} |" for r in data.scores]
         lines += ["", _small_note(data.scores), ""]
-    lines += ["| retriever metric (R@10) | value | better | meaning |", "|---|---|---|---|"]
-    lines += [f"| {k} | {_fmt(v)} | {better} | {_md(meaning)} |"
-              for k, v, better, meaning in _metric_rows(data.metrics)]
+    if data.metrics:
+        lines += ["| retriever metric (R@10) | value | better | meaning |", "|---|---|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} | {better} | {_md(meaning)} |"
+                  for k, v, better, meaning in _metric_rows(data.metrics)]
     if data.tactic_scores:
         lines += ["", f"Tactic generator ({data.tactic_generator}): first-tactic hit@k on held-out theorems.", "",
                   "| repository | theorems | hit@1 | hit@8 | hit@64 |", "|---|---|---|---|---|"]
@@ -378,11 +577,15 @@ def render_markdown(data: ReportData) -> str:
         lines += [f"| {k} | {_fmt(v)} |" for k, v in data.tactic_metrics.items()]
     if data.sorry:
         lines += ["", "| repository | sorry attempted | proved | note |", "|---|---|---|---|"]
-        lines += [f"| {_md(r.repo)} | {r.attempted} | {r.proved} | {_md(r.skipped_reason)} |" for r in data.sorry]
+        lines += [f"| {_md(r.repo)} | {r.attempted} | {r.proved} | {_md(notes.short(r.skipped_reason))} |"
+                  for r in data.sorry]
     if data.sorry_theorems:
         lines += ["", "| repository | sorry theorem | outcome | proof / why |", "|---|---|---|---|"]
-        lines += [f"| {_md(r.repo)} | {_md(r.theorem)} | {r.outcome} | {_md(r.detail)} |"
-                  for r in data.sorry_theorems]
+        lines += [f"| {_md(repo)} | {_md(theorem)} | {outcome} | "
+                  f"{_md(notes.short(detail) if outcome == 'skipped' else detail)} |"
+                  for repo, theorem, outcome, detail in grouped_outcomes(data.sorry_theorems)]
+    if notes.texts:
+        lines += ["", *[f"[{i}] {_md(text)}" for i, text in enumerate(notes.texts, start=1)]]
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,8 @@ from leanagent.pipeline import RUN, STAGES, lifelong_matrix, recall_matrix, run_
 from leanagent.learner import baseline_name
 from leanagent.report import CurriculumRow, ReportData, ScoreRow, SorryRow, SorryTheoremRow
 
-__all__ = ["RunState", "run_state", "report_data", "stage_label"]
+__all__ = ["RunState", "run_state", "report_data", "stage_label", "standing", "retriever_words",
+           "generator_words"]
 
 
 @dataclass(frozen=True)
@@ -131,14 +132,107 @@ def tactic_results(store: Store, order: list[Repo], checkpoints: list[str]):
     return generator, tuple(tuple(row) for row in matrix), metrics, scores
 
 
-def report_data(store: Store, title: str = "leanagent run") -> ReportData:
-    """Everything the report shows, computed from the database."""
-    state = run_state(store)
+MODEL_WORDS = {"byt5-tiny": "byt5-tiny (a small ByT5 encoder built here, trained from scratch)",
+               "minilm": "minilm (all-MiniLM-L6-v2, pretrained, fine-tuned here)",
+               "bm25": "BM25 (nothing trained: the keyword baseline as a run of its own)"}
+"""How the report names ``retriever.model``."""
+
+
+def retriever_words(config, state: RunState) -> str:
+    """The retriever a run trains, in words: its model, how far it was trained, the checkpoint behind the figures.
+
+    >>> from leanagent.config import load_config
+    >>> state = RunState((Repo("u", "c", "a"), Repo("v", "c", "b")), ("01-a",), {}, "easy-first", {})
+    >>> retriever_words(load_config(None, {"retriever.model": "byt5-tiny"}), state)
+    'byt5-tiny (a small ByT5 encoder built here, trained from scratch), trained on 1 of 2 repositories one after another (easy-first order; checkpoint 01-a)'
+    """
+    model = MODEL_WORDS.get(config.retriever.model, config.retriever.model)
+    if not state.checkpoints:
+        return f"{model}, not trained yet"
+    return (f"{model}, trained on {len(state.checkpoints)} of {len(state.order)} repositories one after another "
+            f"({state.strategy} order; checkpoint {state.checkpoints[-1]})")
+
+
+def generator_words(config, state: RunState) -> str:
+    """The tactic generator the run proves with, in words (``combined`` named by its parts).
+
+    >>> from leanagent.config import load_config
+    >>> repo = Repo("u", "c", "a")
+    >>> state = RunState((repo,), ("01-a",), {repo.id: {"train": {"tactic_model": {"model": "ngram"}}}}, "", {})
+    >>> generator_words(load_config(None), state)
+    "combined: templates over the retrieved premises, the proof memory and the run's ngram tactic model"
+    """
+    p = config.prover
+    trained = ""
+    for repo in state.order[: len(state.checkpoints)]:
+        info = state.stages.get(repo.id, {}).get("train", {}).get("tactic_model") or {}
+        trained = info.get("model", trained) if isinstance(info, dict) else trained
+    parts = {"templates": "templates over the retrieved premises", "memory": "the proof memory",
+             "model": f"the run's {trained or 'own'} tactic model", "reprover": "ReProver's tactic generator (ByT5)"}
+    if p.generator == "combined":
+        named = [parts["templates"], parts["memory"]] + ([parts["model"]] if trained else [])
+        words = f"combined: {', '.join(named[:-1])} and {named[-1]}"
+    else:
+        words = f"{p.generator}: {parts.get(p.generator, 'a seq2seq model')}"
+    return words + (f", with the whole-proof model {p.whole_proof}" if p.whole_proof else "")
+
+
+def _attempted(store: Store, repo: Repo) -> tuple[int, int]:
+    """(sorry theorems with a proof attempt recorded, sorry theorems) of ``repo``."""
+    from leanagent.proving import sorry_targets
+
+    targets = {t.id for t in sorry_targets(store, repo)}
+    return len(targets & {a.theorem_id for a in store.attempts()}), len(targets)
+
+
+def standing(store: Store, state: RunState | None, progress=None) -> tuple[str, bool]:
+    """Where the run stands, in a sentence or two, and whether it has finished. ``progress``: the workdir's record
+    of the stage under way (:func:`leanagent.progress.current_progress`), which says how far that stage got."""
+    from leanagent.pipeline import stored_repos
+
     if state is None:
-        return ReportData(title=title, order=(), recall_at_10=(), validation_recall_at_10=(), metrics={})
+        read = [r.name for r in stored_repos(store)]
+        return (f"Unfinished: the run is reading its repositories ({len(read)} read so far"
+                + (f": {', '.join(read)}" if read else "") + "); nothing is learned before every one is read.", False)
+    if not state.order:
+        if state.not_learned:
+            return (f"Nothing was learned: the {len(state.not_learned)} repositories read gave nothing to learn "
+                    "(why below).", True)
+        return "Nothing was learned: no repository could be fetched and read (why below).", True
+    n, learned = len(state.order), len(state.checkpoints)
+    names = " → ".join(r.name for r in state.order[:learned])
+    left = [(i, repo, stage) for i, repo in enumerate(state.order) for stage in STAGES
+            if stage not in state.stages.get(repo.id, {})]
+    if not left:
+        return f"Finished: all {n} repositories learned ({names}) and their sorry theorems tried.", True
+    if all(stage == "prove" for _, _, stage in left) and len(left) == n:
+        return f"Finished training (no prove stage, as `leanagent train` runs): all {n} repositories learned ({names}).", \
+            True
+    i, repo, stage = left[0]
+    so_far = f"{learned} of {n} repositories learned" + (f" ({names})" if learned else "")
+    if progress is not None and progress.repo_id == repo.id and progress.stage == stage:
+        where = progress.describe()
+    else:
+        where = f"{stage} of {repo.name} (repository {i + 1} of {n}): not finished"
+        if stage == "prove":
+            tried, targets = _attempted(store, repo)
+            where += f", {tried} of its {targets} sorry theorems tried"
+    return f"Unfinished: {so_far}; {where}.", False
+
+
+def report_data(store: Store, title: str = "leanagent run", *, config=None, progress=None) -> ReportData:
+    """Everything the report shows, computed from the database; ``config`` (the run's settings) names the retriever
+    and the tactic generator, ``progress`` (the record of a stage under way) says how far that stage got."""
+    state = run_state(store)
+    said, finished = standing(store, state, progress)
+    if state is None:
+        return ReportData(title=title, order=(), recall_at_10=(), validation_recall_at_10=(), metrics={},
+                          standing=said, finished=finished)
+    retriever = retriever_words(config, state) if config is not None else ""
+    generator_named = generator_words(config, state) if config is not None else ""
     if not state.order:
         return ReportData(title=title, order=(), recall_at_10=(), validation_recall_at_10=(), metrics={},
-                          problems=state.problems)
+                          problems=state.problems, standing=said, finished=finished)
     learned = list(state.order[: len(state.checkpoints)])
     matrix, validation = recall_matrix(store, learned, list(state.checkpoints))
     complete = []
@@ -180,4 +274,5 @@ def report_data(store: Store, title: str = "leanagent run") -> ReportData:
                       validation_recall_at_10=tuple(validation[: len(complete)]), metrics=metrics,
                       curriculum=curriculum, sorry=tuple(sorry), model=model, timings=timings,
                       problems=state.problems, scores=scores, bm25_recall_at_10=tuple(tuple(r) for r in bm25),
-                      sorry_theorems=sorry_outcomes(store, state))
+                      sorry_theorems=sorry_outcomes(store, state), standing=said, finished=finished,
+                      retriever=retriever, generator=generator_named)
