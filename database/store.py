@@ -7,7 +7,7 @@ repository's rows, and a killed ingest leaves the database as it was.
 
 >>> store = Store.open(":memory:")
 >>> store.schema_version
-4
+5
 >>> store.close()
 """
 
