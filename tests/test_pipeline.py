@@ -268,11 +268,11 @@ def test_prove_repository_with_the_trained_retriever_and_a_patch(reference: Path
     import functools
     import shutil
 
-    from leanagent.proving import GeneratorRecipe, find_repo, prove_repository
+    from leanagent.proving import GeneratorRecipe, VerifierRecipe, find_repo, prove_repository
     from leanagent.results import run_state
     from leanagent.workdir import Workdir
     from prover.generators import GenRequest
-    from prover.testing import FakeLean
+    from prover.testing import FakeLean, LakeDouble
     from tests.conftest import run_git
 
     workdir = tmp_path / "run"

@@ -64,7 +64,7 @@ def test_a_malformed_line_is_reported_before_any_work(tmp_path: Path) -> None:
     config = load_config(None, {**SETTINGS, "workdir": str(tmp_path / "w")})
     result = run(config, repos, until="train", echo=lambda line: events.append(f"echo {line}"),
                  on_failure=lambda line: events.append(f"fail {line}"))
-    assert result.failures == [f"{repos}:2: expected 'URL-or-path [commit]', got 6 fields: "
+    assert result.failures == [f"{repos}:2: expected 'URL-or-path [commit] [textbook]', got 6 fields: "
                                "'not a valid line at all'"]
     assert events[0] == f"fail {result.failures[0]}" and events[1].startswith("echo ingest    nat-basics")
 
