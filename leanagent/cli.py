@@ -329,7 +329,7 @@ def _check_repos_file(path: Path, command: str) -> None:
     except ReposFileError as err:
         raise UsageError(str(err)) from None
     if not specs:
-        raise UsageError(errors[0] if errors else f"{path}: lists no repository (one 'URL-or-path [commit]' a line)")
+        raise UsageError(errors[0] if errors else f"{path}: lists no repository (one 'URL-or-path [commit] [textbook]' a line)")
     local = [spec for spec in specs if not spec.is_url]
     if len(local) == len(specs) and not any(Path(spec.source).exists() for spec in local):
         raise UsageError(f"{local[0].where}: {local[0].source}: no such directory"
@@ -901,14 +901,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "`leanagent prove --theorem` takes), with file:line")
         elif name in ("run", "train"):
             p.add_argument("repos_file", metavar="REPOS_FILE", nargs="?", default=None,
-                           help="file of 'URL-or-path [commit]' lines" + (
+                           help="file of 'URL-or-path [commit] [textbook]' lines" + (
                                " (run without one: the offline example examples/repos.txt)" if name == "run" else ""))
             p.add_argument("--stored", action="store_true", help="learn the repositories already stored in the "
                            "workdir (no REPOS_FILE; their sources are not read again: e.g. stored here with "
                            "--ingest-only, trained on a machine with a GPU)")
             p.add_argument("--ingest-only", action="store_true", help="read and store the repositories, then stop")
         elif name == "curriculum":
-            p.add_argument("repos_file", metavar="REPOS_FILE", help="file of 'URL-or-path [commit]' lines")
+            p.add_argument("repos_file", metavar="REPOS_FILE", help="file of 'URL-or-path [commit] [textbook]' lines")
         elif name == "discover":
             p.add_argument("repos_file", metavar="REPOS_FILE", help="repositories file to append to (created if "
                            "missing); repositories it lists already are skipped")

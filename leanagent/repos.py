@@ -149,6 +149,6 @@ def read_repos_file(path: Path | str) -> tuple[list[RepoSpec], list[str]]:
     except OSError as err:
         raise ReposFileError(f"{path}: cannot read: {err.strerror}") from None
     if b"\0" in data:
-        raise ReposFileError(f"{path}: binary file, expected text lines 'URL-or-path [commit]'")
+        raise ReposFileError(f"{path}: binary file, expected text lines 'URL-or-path [commit] [textbook]'")
     text = data.decode("utf-8", errors="replace")
     return parse_repos_text(text, str(path), path.resolve().parent)
