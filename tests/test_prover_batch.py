@@ -17,7 +17,7 @@ from prover.testing import Bug, Crash, Die, FakeLean, ReplayVerifier, Stall, Tab
 NAMES = ["easy", "two_steps", "crashes", "dies", "stuck", "missing", "buggy", "after"]
 GOALS = {"easy": "E", "two_steps": "T", "crashes": "C", "dies": "D", "stuck": "S", "buggy": "B", "after": "A"}
 RULES = {("E", "rfl"): (), ("T", "constructor"): ("T1", "T2"), ("T1", "rfl"): (), ("T2", "rfl"): (),
-         ("C", "rfl"): Crash(), ("D", "rfl"): Die(), ("S", "rfl"): Stall(60.0), ("B", "rfl"): Bug("adapter bug"), ("A", "rfl"): ()}
+         ("C", "rfl"): Crash(), ("D", "rfl"): Die(), ("S", "rfl"): Stall(3600.0), ("B", "rfl"): Bug("adapter bug"), ("A", "rfl"): ()}
 TABLE = {g: [("rfl", -0.1), ("constructor", -0.5)] for g in ("E", "T", "T1", "T2", "C", "D", "S", "B", "A")}
 THEOREMS = [fake_theorem(n, line=i + 1) for i, n in enumerate(NAMES)]
 
@@ -41,11 +41,51 @@ def options(**kw) -> BatchOptions:
     return BatchOptions(**{"checkpoint": "ck1", "workers": 2, "limits": SearchLimits(timeout=2.0), "grace": 1.0, **kw})
 
 
-def test_batch_survives_crashes_dead_workers_and_stuck_lean(tmp_path: Path):
+class VirtualTime:
+    """The batch's clock (``prover.batch.time``) and its ``ray.wait``: seconds pass only while every theorem not yet
+    answered is one that never answers (Lean stuck in a tactic), so that no other theorem's outcome depends on how
+    long a loaded machine takes to start a Ray worker or run a search."""
+
+    def __init__(self, real_wait, theorems, stuck: set[str]) -> None:
+        self.now = 0.0
+        self.real_wait = real_wait
+        self.left = {t.id for t in theorems}
+        self.stuck = stuck
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def answered(self, attempt: ProofAttempt) -> None:
+        self.left.discard(attempt.theorem_id)
+
+    def wait(self, refs, *, num_returns: int = 1, timeout: float | None = None, **kwargs):
+        ready, rest = self.real_wait(refs, num_returns=num_returns, timeout=0.05, **kwargs)
+        if not ready and timeout is not None and self.left <= self.stuck:
+            self.now += timeout + 0.5  # past the deadline the batch waits for
+        return ready, rest
+
+
+def test_batch_survives_crashes_dead_workers_and_stuck_lean(tmp_path: Path, monkeypatch):
+    import ray
+
+    import prover.batch
+
+    stuck = {t.id for t in THEOREMS if t.full_name == "stuck"}
+    clock = VirtualTime(ray.wait, THEOREMS, stuck)
+    monkeypatch.setattr(prover.batch, "time", clock)
+    monkeypatch.setattr(ray, "wait", clock.wait)
     arrived: list[str] = []
+
+    def on_result(attempt: ProofAttempt) -> None:
+        arrived.append(attempt.theorem_id)
+        clock.answered(attempt)
+
+    # A search limit no search of these reaches on any machine (the workers keep the real clock): only the batch's
+    # deadline, on the virtual clock, ends the stuck one.
+    limits = SearchLimits(timeout=60.0)
     with Store.open(tmp_path / "db.sqlite") as store:
-        summary = prove_batch(THEOREMS, env_factory, generator_factory, options(), store=store,
-                              on_result=lambda a: arrived.append(a.theorem_id), verifier_factory=verifier_factory)
+        summary = prove_batch(THEOREMS, env_factory, generator_factory, options(limits=limits), store=store,
+                              on_result=on_result, verifier_factory=verifier_factory)
         stored = {a.theorem_id: a for a in store.attempts(checkpoint="ck1")}
     by_name = {t.full_name: stored[t.id] for t in THEOREMS}
     assert {n: a.outcome for n, a in by_name.items()} == {
@@ -54,7 +94,7 @@ def test_batch_survives_crashes_dead_workers_and_stuck_lean(tmp_path: Path):
     assert by_name["two_steps"].proof == "constructor\nrfl\nrfl"
     assert "Lean crashed" in by_name["crashes"].message
     assert "worker process died" in by_name["dies"].message
-    assert "worker was killed" in by_name["stuck"].message and 3.0 <= by_name["stuck"].seconds < 10
+    assert "worker was killed" in by_name["stuck"].message and 61.0 < by_name["stuck"].seconds <= 61.5  # 60 + grace 1
     assert "not found" in by_name["missing"].message
     assert by_name["buggy"].message == "ValueError: adapter bug"
     assert sorted(arrived) == sorted(stored) and len(summary.attempts) == 8 and summary.count("proved") == 3
