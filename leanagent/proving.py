@@ -295,7 +295,10 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
             on_result(attempt)
     limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions,
                           tactics_per_node=p.num_sampled_tactics, frontier_batch=p.frontier_batch)
-    options = BatchOptions(checkpoint=checkpoint, workers=p.workers, ray_address=p.ray_address, limits=limits)
+    # a found proof is then compiled whole (the edited copy, and the unedited file once per file)
+    checking = 2 * p.check_timeout if verifier_factory is not None else 0.0
+    options = BatchOptions(checkpoint=checkpoint, workers=p.workers, ray_address=p.ray_address, limits=limits,
+                           check_seconds=checking)
     bar = None
     if show_progress:
         from tqdm import tqdm

@@ -185,7 +185,7 @@ def _prove(config, wd, checkpoint: str, targets: list[Theorem], old, env_factory
                                 config.retriever.ranking, config.retriever.fusion, p.memory_neighbours)
     limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions, tactics_per_node=p.num_sampled_tactics)
     options = BatchOptions(checkpoint=f"timesplit@{checkpoint}", workers=p.workers, ray_address=p.ray_address,
-                           limits=limits)
+                           limits=limits, check_seconds=2 * p.check_timeout if verifier is not None else 0.0)
     summary = prove_batch(targets, env_factory, generator, options, verifier_factory=verifier)
     proved = [a for a in summary.attempts if a.outcome == "proved"]
     unverified = summary.count("unverified")

@@ -61,14 +61,21 @@ class BatchOptions:
     """Limits of each theorem's search (its ``timeout`` is the per-theorem time limit)."""
     grace: float = 30.0
     """Seconds past the time limit before a worker that does not answer is killed."""
+    check_seconds: float = 0.0
+    """Seconds the final check of a found proof may add to a theorem (Lean on the whole file: the edited copy, and
+    the unedited file once per file), counted in the time before a worker that does not answer is killed."""
+    startup: float = 120.0
+    """Seconds a new worker may take to start (Ray starting its process, the environment built) before its first
+    theorem's time counts: on a loaded machine a replacement worker must not cost the next theorem its search."""
     resume: bool = True
     """Skip theorems that already have an attempt under this checkpoint."""
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
-        if self.grace < 0:
-            raise ValueError(f"grace must be ≥ 0, got {self.grace}")
+        for name in ("grace", "check_seconds", "startup"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -228,23 +235,31 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
     from ray.exceptions import RayActorError, RayTaskError
 
     Worker = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
-    deadline = options.limits.timeout + options.grace if options.limits.timeout else None
+    deadline = options.limits.timeout + options.check_seconds + options.grace if options.limits.timeout else None
     pending = list(reversed(todo))  # pop() from the end keeps the given order
-    idle = [Worker.remote(env_factory, generator_factory, verifier_factory)
-            for _ in range(min(options.workers, len(todo)))]
-    running: dict[Any, tuple[Any, Theorem, float]] = {}  # task → (worker, theorem, start)
+    fresh: list[Any] = []  # workers not yet given a theorem: their first one's clock allows for their start
+
+    def spawn() -> Any:
+        worker = Worker.remote(env_factory, generator_factory, verifier_factory)
+        fresh.append(worker)
+        return worker
+
+    idle = [spawn() for _ in range(min(options.workers, len(todo)))]
+    running: dict[Any, tuple[Any, Theorem, float, float]] = {}  # task → (worker, theorem, start, allowed seconds)
     try:
         while pending or running:
             while pending and idle:
                 worker, theorem = idle.pop(), pending.pop()
                 task = worker.prove.remote(theorem, options.limits, options.checkpoint)
-                running[task] = (worker, theorem, time.monotonic())
+                allowed = (deadline or 0.0) + (options.startup if any(w is worker for w in fresh) else 0.0)
+                fresh[:] = [w for w in fresh if w is not worker]
+                running[task] = (worker, theorem, time.monotonic(), allowed)
             wait = None
             if deadline is not None:
-                wait = max(0.0, min(s for _, _, s in running.values()) + deadline - time.monotonic())
+                wait = max(0.0, min(s + a for _, _, s, a in running.values()) - time.monotonic())
             ready, _ = ray.wait(list(running), num_returns=1, timeout=wait)
             for task in ready:
-                worker, theorem, start = running.pop(task)
+                worker, theorem, start, _ = running.pop(task)
                 try:
                     record(ray.get(task))
                     idle.append(worker)
@@ -253,23 +268,23 @@ def prove_batch(theorems: Sequence[Theorem], env_factory: EnvFactory, generator_
                     log.warning("worker died on %s: %s", theorem.full_name, why)
                     record(ProofAttempt(theorem.id, options.checkpoint, "error", seconds=time.monotonic() - start,
                                         message=f"the worker process died (Lean out of memory, or killed): {why}"))
-                    idle.append(Worker.remote(env_factory, generator_factory, verifier_factory))
+                    idle.append(spawn())
                 except RayTaskError as e:  # an unexpected exception inside the worker: report, go on
                     cause = e.cause if getattr(e, "cause", None) is not None else e
                     record(ProofAttempt(theorem.id, options.checkpoint, "error", seconds=time.monotonic() - start,
                                         message=f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"))
                     ray.kill(worker)
-                    idle.append(Worker.remote(env_factory, generator_factory, verifier_factory))
+                    idle.append(spawn())
             now = time.monotonic()
-            for task, (worker, theorem, start) in list(running.items()):
-                if deadline is not None and now - start > deadline:
+            for task, (worker, theorem, start, allowed) in list(running.items()):
+                if deadline is not None and now - start > allowed:
                     running.pop(task)
                     ray.kill(worker)
                     record(ProofAttempt(theorem.id, options.checkpoint, "timeout", seconds=now - start,
-                                        message=f"no answer within {deadline:g} s; the worker was killed"))
-                    idle.append(Worker.remote(env_factory, generator_factory, verifier_factory))
+                                        message=f"no answer within {allowed:g} s; the worker was killed"))
+                    idle.append(spawn())
     finally:
-        for worker in idle + [w for w, _, _ in running.values()]:
+        for worker in idle + [w for w, _, _, _ in running.values()]:
             ray.kill(worker)
         if started_ray and _kept:  # kept for the run's next batch; ray_kept shuts it down
             _kept["started"] = True

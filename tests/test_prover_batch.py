@@ -84,8 +84,8 @@ def test_batch_survives_crashes_dead_workers_and_stuck_lean(tmp_path: Path, monk
     # deadline, on the virtual clock, ends the stuck one.
     limits = SearchLimits(timeout=60.0)
     with Store.open(tmp_path / "db.sqlite") as store:
-        summary = prove_batch(THEOREMS, env_factory, generator_factory, options(limits=limits), store=store,
-                              on_result=on_result, verifier_factory=verifier_factory)
+        summary = prove_batch(THEOREMS, env_factory, generator_factory, options(limits=limits, startup=0.0),
+                              store=store, on_result=on_result, verifier_factory=verifier_factory)
         stored = {a.theorem_id: a for a in store.attempts(checkpoint="ck1")}
     by_name = {t.full_name: stored[t.id] for t in THEOREMS}
     assert {n: a.outcome for n, a in by_name.items()} == {
@@ -98,6 +98,24 @@ def test_batch_survives_crashes_dead_workers_and_stuck_lean(tmp_path: Path, monk
     assert "not found" in by_name["missing"].message
     assert by_name["buggy"].message == "ValueError: adapter bug"
     assert sorted(arrived) == sorted(stored) and len(summary.attempts) == 8 and summary.count("proved") == 3
+
+
+def test_a_new_workers_start_and_the_final_check_are_allowed_for(monkeypatch):
+    """A theorem is killed only past its search limit, the final check's allowance and the grace, plus, on a worker
+    that was just started (after a crash, or the first), the time that worker may take to start."""
+    import ray
+
+    import prover.batch
+
+    [stuck] = [t for t in THEOREMS if t.full_name == "stuck"]
+    clock = VirtualTime(ray.wait, [stuck], {stuck.id})
+    monkeypatch.setattr(prover.batch, "time", clock)
+    monkeypatch.setattr(ray, "wait", clock.wait)
+    summary = prove_batch([stuck], env_factory, generator_factory,
+                          options(limits=SearchLimits(timeout=60.0), workers=1, check_seconds=20.0, startup=5.0))
+    [attempt] = summary.attempts
+    assert attempt.outcome == "timeout" and attempt.message == "no answer within 86 s; the worker was killed"
+    assert 86.0 < attempt.seconds <= 86.5  # 60 + 20 + grace 1 + 5: started with the batch
 
 
 def test_a_killed_batch_resumes_with_what_is_left(tmp_path: Path):
