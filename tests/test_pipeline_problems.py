@@ -51,7 +51,7 @@ def test_a_repository_with_nothing_to_learn_is_skipped_and_the_report_names_it(t
     assert status["not_learned"] == {"junk": reason}
     assert main(["status", "--workdir", str(work)]) == 0
     text = capsys.readouterr().out
-    assert f"junk{' ' * 32} skipped ({reason})" in text and "nat-basics prove: skipped (no Lean" in text
+    assert f"junk{' ' * 32} {0:>6} skipped ({reason})" in text and "nat-basics prove: skipped (no Lean" in text
     # Started again: nothing redone, the same problem still reported and kept.
     assert main(["run", str(repos), "--workdir", str(work), "-q", *SET]) == 1
     assert "junk: nothing to train on" in capsys.readouterr().err
