@@ -147,14 +147,24 @@ def _claim(title: str, a: ArmResults, b: ArmResults) -> str:
             f"(n = {d10.queries}): {verdict}.")
 
 
+def arm_order(name: str) -> tuple[int, str]:
+    """Where an arm's rows go: the default, random orders, naive fine-tuning, joint, untrained, then the rest.
+
+    >>> sorted(["untrained", "naive-s1", "joint", "random-s2", "default", "ewc"], key=arm_order)
+    ['default', 'random-s2', 'naive-s1', 'joint', 'untrained', 'ewc']
+    """
+    ranks = {DEFAULT_ARM: 0, "random": 1, "naive": 2, "joint": 3, "untrained": 4}
+    return ranks.get(_seed_group(name), 5), name
+
+
 def render_tables(arms: Sequence[ArmResults]) -> str:
     """Markdown tables of every split's arms (see the module's docstring)."""
     out = []
     for split in sorted({a.split for a in arms}):
-        group = [a for a in arms if a.split == split]
+        group = sorted((a for a in arms if a.split == split), key=lambda a: arm_order(a.arm))
         default = next((a for a in group if a.arm == DEFAULT_ARM), None)
         repos = default.order if default else group[0].order
-        out.append(f"#### Split `{split}`: {len(group)} arms, {len(repos)} repositories\n")
+        out.append(f"#### Split `{split}`: {len(group)} arm{'s' * (len(group) != 1)}, {len(repos)} repositories\n")
         out.append("Pooled test figures at each arm's last checkpoint (95% paired bootstrap intervals over queries; "
                    "`tie`: the interval holds no difference).\n")
         out.append("| arm | queries | R@10 | MRR | miss-rate ratio vs BM25 | MRR ratio vs BM25 | ΔR@10 vs default "
