@@ -135,11 +135,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     summary = _scan_summary(result)
     summary["seconds_total"] = round(time.perf_counter() - started, 3)
     if args.theorems or args.sorries:  # names as `prove --theorem` takes them, with where they stand
-        from prover.targets import skip_reasons
+        from prover.targets import file_reader, skip_reasons
 
-        root = Path(result.scan.repo.path)
-        skipped = skip_reasons(result.scan.theorems, result.scan.premises,
-                               lambda path: (root / path).read_text(encoding="utf-8", errors="replace"),
+        skipped = skip_reasons(result.scan.theorems, result.scan.premises, file_reader(Path(result.scan.repo.path)),
                                textbook=specs[0].textbook)
         summary["listed"] = [{"name": t.full_name, "path": t.path, "line": t.start.line, "sorry": t.has_sorry,
                               **({"skipped": skipped[t.id]} if t.id in skipped else {})}

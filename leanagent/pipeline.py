@@ -121,16 +121,14 @@ def _repl(scanned: ScanResult, config: Config, wd: Workdir, result: RunResult, w
     work tree at the commit, Lake's packages at their pinned revisions, built), inside the sandbox."""
     from extraction.repl import LocalRepl, ReplUnavailable, repl_extract
     from prover.env import EnvInitError, LeanUnavailable
-    from leanagent.project import ProjectError, prepare_project
+    from leanagent.project import ProjectError, prepare_for_run
     from prover.repl import LeanInteractServers
     from prover.sandbox import SandboxUnavailable
 
     repo, p = scanned.scan.repo, config.prover
     corpus = [premise.full_name for dep in scanned.dependencies for premise in dep.premises]
     try:
-        project = prepare_project(repo, wd.root, cache_dir=wd.cache,
-                                  deps_dirs=[Path(d) for d in config.acquire.deps_dirs],
-                                  offline=config.acquire.offline, cache_get=p.cache_get, timeout=p.build_timeout)
+        project = prepare_for_run(repo, config, wd)
         scratch = wd.root / "prover"
         run_file = LocalRepl(project.root, timeout=p.check_timeout, servers=LeanInteractServers(
             project.root, scratch, memory_mb=p.repl_memory_mb, cache_dir=scratch / "lean-interact"))

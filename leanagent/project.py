@@ -538,3 +538,12 @@ def prepare_project(repo: Repo, workdir: Path, *, cache_dir: Path, deps_dirs: Se
             raise ProjectError(f"{repo.name}: not built, a dependency is missing: {warnings[0]}{more}")
         build_project(project, workdir, cache_get=cache_get, timeout=timeout, offline=offline, runner=runner)
     return project
+
+
+def prepare_for_run(repo: Repo, config, wd) -> LeanProject:
+    """:func:`prepare_project` with a run's settings (``config``: a :class:`~leanagent.config.Config`; ``wd``: its
+    :class:`~leanagent.workdir.Workdir`): the acquire cache, ``--deps-dir`` mirrors, offline, ``prover.cache_get``
+    and ``prover.build_timeout``. What proving and the REPL extractor build on."""
+    return prepare_project(repo, wd.root, cache_dir=wd.cache, deps_dirs=[Path(d) for d in config.acquire.deps_dirs],
+                           offline=config.acquire.offline, cache_get=config.prover.cache_get,
+                           timeout=config.prover.build_timeout)

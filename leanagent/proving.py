@@ -77,16 +77,9 @@ def sorry_targets(store: Store, repo: Repo, theorem: str | None = None) -> list[
 def skipped_targets(store: Store, repo: Repo) -> dict[str, str]:
     """Sorry theorem id → why it is listed but not attempted (a placeholder definition in its statement, an
     exercise): :mod:`prover.targets`, over the repository's stored declarations and its checkout's files."""
-    from prover.targets import skip_reasons
+    from prover.targets import file_reader, skip_reasons
 
-    root = Path(repo.path) if repo.path else None
-
-    def source(path: str) -> str | None:
-        try:
-            return (root / path).read_text(encoding="utf-8", errors="replace") if root else None
-        except OSError:
-            return None
-
+    source = file_reader(Path(repo.path)) if repo.path else (lambda path: None)
     return skip_reasons(store.theorems(repo.id, sorry=True), store.premises(repo.id), source,
                         textbook=repo.textbook)
 
@@ -262,12 +255,11 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
         if not repo.path:
             raise LookupError(f"{repo.name}: no local checkout recorded; run `leanagent run` on it first")
         require_lean(repo.path)
-        from leanagent.project import prepare_project
+        from leanagent.project import prepare_for_run
 
         # A git work tree at a real commit, Lake's packages at their pinned revisions, built in the sandbox:
         # what every environment and the final check compile against (raises ProjectError in one line).
-        project = prepare_project(repo, wd.root, cache_dir=wd.cache, deps_dirs=[Path(d) for d in config.acquire.deps_dirs],
-                                  offline=config.acquire.offline, cache_get=p.cache_get, timeout=p.build_timeout)
+        project = prepare_for_run(repo, config, wd)
         for warning in project.warnings:
             log.warning("%s: %s", repo.name, warning)
         scratch = wd.root if p.env == "dojo" else wd.root / "prover"  # dojo: WORKDIR/lean_dojo, tracing's cache

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 from database.records import Premise, Theorem
 from extraction.lexer import IDENT, gives_up, tokenize
 
-__all__ = ["skip_reasons", "placeholder_definitions", "is_exercise_path", "EXERCISE"]
+__all__ = ["skip_reasons", "placeholder_definitions", "is_exercise_path", "file_reader", "EXERCISE"]
 
 EXERCISE = re.compile(r"(?i)exercises?\d*")
 """A word of a file or folder name that says it holds exercises (words split at ``_``, ``-``, ``.``, space)."""
@@ -49,6 +50,17 @@ def is_exercise_path(path: str) -> bool:
     """
     return any(EXERCISE.fullmatch(word) for part in path.split("/")
                for word in re.split(r"[_\-. ]+", part.removesuffix(".lean")))
+
+
+def file_reader(root: Path) -> Callable[[str], str | None]:
+    """``source`` for :func:`skip_reasons`: a file of the checkout at ``root`` by its relative path, None when it
+    cannot be read (its placeholder definitions are then not seen)."""
+    def read(path: str) -> str | None:
+        try:
+            return (root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+    return read
 
 
 def placeholder_definitions(premises: Iterable[Premise], source: Callable[[str], str | None]) -> set[str]:
