@@ -54,6 +54,15 @@ class LeanMessage:
     """The error's name where Lean gives one (``lean.unknownIdentifier``), else empty."""
 
     @property
+    def goals(self) -> str:
+        """The goals after the message's first line (``unsolved goals`` lists them there), else empty.
+
+        >>> LeanMessage(3, 40, "error", "unsolved goals\\nn : Nat\\n⊢ n = n").goals
+        'n : Nat\\n⊢ n = n'
+        """
+        return self.text.split("\n", 1)[1] if "\n" in self.text else ""
+
+    @property
     def uses_sorry(self) -> bool:
         """The sorry warning, in either spelling.
 
@@ -200,7 +209,7 @@ class WholeProofChecker:
         messages = parse_messages(result.stdout + "\n" + result.stderr)
         mine = [m for m in messages if edit.first <= m.line <= edit.last]
         errors = tuple(m.text for m in mine if m.severity == "error" and not m.text.startswith("unsolved goals"))
-        unsolved = next((m.text.split("\n", 1)[1] if "\n" in m.text else "" for m in mine
+        unsolved = next((m.goals for m in mine
                          if m.severity == "error" and m.text.startswith("unsolved goals")), None)
         uses_sorry = any(m.uses_sorry for m in mine)
         if not errors and unsolved is None and result.returncode != 0 and not any(m.severity == "error" for m in messages):
@@ -239,7 +248,7 @@ class WholeProofChecker:
         for m in messages:
             if edit.first <= m.line <= edit.last and m.severity == "error":
                 if m.text.startswith("unsolved goals"):
-                    unsolved = m.text.split("\n", 1)[1] if "\n" in m.text else ""
+                    unsolved = m.goals
                 else:
                     reasons.append(m.text.split("\n", 1)[0])
             elif edit.first <= m.line <= edit.last and m.uses_sorry:
