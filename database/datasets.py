@@ -63,6 +63,11 @@ class AccessIndex:
             result.extend(self._by_module.get(imported, ()))
         return result
 
+    def imports_of(self, theorem: Theorem) -> frozenset[str]:
+        """Modules ``theorem``'s file imports directly."""
+        module = module_of(theorem.path)
+        return frozenset(self.graph.successors(module)) if module in self.graph else frozenset()
+
     def accessible_ids(self, theorem: Theorem) -> frozenset[str]:
         """Ids of :meth:`accessible`."""
         return frozenset(p.id for p in self.accessible(theorem))

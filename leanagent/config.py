@@ -113,9 +113,10 @@ class RetrieverConfig:
     the repositories seen, after each repository; better than RRF on validation) or ``rrf``
     (reciprocal-rank fusion); see :mod:`retrieval.hybrid`."""
     priors: bool = True
-    """Whether the ``mix`` also weighs two priors (:mod:`retrieval.priors`): how many training units of the
-    repositories learned use a premise, and how close above the theorem in its own file it is defined; their
-    weights are picked on validation with the dense weight (0 when they do not help)."""
+    """Whether the ``mix`` also weighs three priors (:mod:`retrieval.priors`): how many training units of the
+    repositories learned use a premise, how close above the theorem in its own file it is defined, and whether
+    the theorem's file imports its module directly; their weights are picked on validation with the dense
+    weight (0 when they do not help)."""
     split: str = "random"
     """Split of each repository's theorems: ``random`` or ``novel_premises`` (LeanDojo's)."""
     split_fraction: float = 0.1

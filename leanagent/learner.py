@@ -548,8 +548,8 @@ class Learner:
         from retrieval.dataset import corpus_for
 
         access = {old.id: AccessIndex(*corpus_for(self.store, old)) for old in seen}  # each its own imports
-        source = RetrievedPremises(retriever, corpus,
-                                   lambda t: access[repo_id(t.url, t.commit)].accessible_ids(t))
+        source = RetrievedPremises(retriever, corpus, lambda t: access[repo_id(t.url, t.commit)].accessible_ids(t),
+                                   lambda t: access[repo_id(t.url, t.commit)].imports_of(t))
         generator = offline_generator(
             p.generator, source, p.num_premises, theorems, {x.full_name: x.kind for x in corpus},
             lambda: neighbours_for(p.memory_neighbours, self._checkpoint_dir(repo), r.max_length), exclude=held,

@@ -131,7 +131,8 @@ class GeneratorRecipe:
             files, premises = corpus_for(store, repo)
         retriever = load_retriever(Path(self.checkpoint_dir), Path(self.index_dir), self.max_length,
                                    lambda: premises, ranking=self.ranking, fusion=self.fusion)
-        return RetrievedPremises(retriever, premises, AccessIndex(files, premises).accessible_ids)
+        access = AccessIndex(files, premises)
+        return RetrievedPremises(retriever, premises, access.accessible_ids, access.imports_of)
 
     def __call__(self):
         generator = self._tactics()

@@ -121,7 +121,7 @@ def time_split(config, store: Store, wd, old, new, *, ks: Sequence[int] = (10, 1
         if found and retriever is not None:
             unit = found[0]  # static records: one unit, the statement and every premise of the proof
             hits = retriever.retrieve([unit.query], max(ks), [{p.id for p in accessible}],
-                                      [Origin(after.path, after.start.line)])[0]
+                                      [Origin(after.path, after.start.line, access.imports_of(after))])[0]
             ranked = [h.premise_id for h in hits]
             positives = {p.id for p in unit.positives}
             for k in ks:
@@ -135,7 +135,8 @@ def time_split(config, store: Store, wd, old, new, *, ks: Sequence[int] = (10, 1
     remembered = [t for r in store.repos("target") for t in store.theorems(r.id, sorry=False)
                   if t.full_name not in names]  # what the run learned; never a case's own proof
     kinds = {x.full_name: x.kind for x in corpus}
-    source = RetrievedPremises(retriever, corpus, access.accessible_ids) if retriever is not None else None
+    source = RetrievedPremises(retriever, corpus, access.accessible_ids, access.imports_of) \
+        if retriever is not None else None
     with_steps = [(i, after) for i, (_, after) in enumerate(cases) if after.steps]
     scores: dict[str, dict[str, Any]] = {}
     memory = None  # built once, shared by memory and combined

@@ -94,10 +94,13 @@ class RetrievedPremises:
 
     MEMO = 4096
 
-    def __init__(self, retriever, premises: Sequence[Premise], accessible=None) -> None:
+    def __init__(self, retriever, premises: Sequence[Premise], accessible=None, imports=None) -> None:
         self.retriever = retriever
         self.by_id = {p.id: p for p in premises}
         self.accessible = accessible
+        self.imports = imports
+        """Maps a theorem to the modules its file imports directly, for the ranking's imported prior (None: none
+        known)."""
         self._allowed: dict[str, object] = {}
         self._memo: dict[tuple[str, str, int], list[Premise]] = {}
 
@@ -121,7 +124,8 @@ class RetrievedPremises:
         if missing:
             asked = list(missing.values())
             allowed = [self._allowed_for(r.theorem) for r in asked] if self.accessible else None
-            origins = [Origin(r.theorem.path, r.theorem.start.line) for r in asked]
+            origins = [Origin(r.theorem.path, r.theorem.start.line,
+                              self.imports(r.theorem) if self.imports else frozenset()) for r in asked]
             hits = self.retriever.retrieve([r.state for r in asked], k, allowed, origins)
             if len(self._memo) + len(missing) > self.MEMO:
                 self._memo.clear()

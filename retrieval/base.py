@@ -30,7 +30,7 @@ class Retriever(Protocol):
                  origins: Sequence[Origin | None] | None = None) -> list[list[Hit]]:
         """The ``k`` best premises for each query, best first; ``allowed[i]`` (premise ids) restricts query
         ``i`` to the premises accessible from its file; ``origins[i]`` says where query ``i`` comes from (only
-        rankers with a locality prior use it; the others ignore it)."""
+        rankers with a locality or imported prior use it; the others ignore it)."""
         ...
 
 

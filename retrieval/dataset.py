@@ -42,7 +42,7 @@ class EvalQuery:
     allowed: frozenset[str]
     """Ids of the premises accessible from the theorem's position."""
     origin: Origin | None = None
-    """Where the theorem is (for a ranking's locality prior)."""
+    """Where the theorem is (for a ranking's locality and imported priors)."""
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str =
                                                  in_file_negatives, confusable) if negatives else ()))
             else:
                 allowed = frozenset(p.id for p in accessible)
-                origin = Origin(theorem.path, theorem.start.line)
+                origin = Origin(theorem.path, theorem.start.line, access.imports_of(theorem))
                 evals[name].extend(EvalQuery(tid, u.query, frozenset(p.id for p in u.positives), allowed, origin)
                                    for u in found)
     return RepoDataset(repo=repo, split=split, train=tuple(train), validation=tuple(evals["validation"]),

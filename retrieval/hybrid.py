@@ -6,8 +6,8 @@ Two fusions of the two rankers' top ``depth`` hits:
   the rankings it appears in; no scale to tune, nothing to learn.
 * ``mix``, a weighted sum of each ranker's scores min-max normalised over the query's hits (a premise the
   other ranker did not return gets 0 there), plus, with :class:`~retrieval.priors.PremisePriors`, weighted
-  usage and locality priors; the weights are picked on validation queries (:func:`pick_mix`) after each
-  repository.
+  usage, locality and imported priors; the weights are picked on validation queries (:func:`pick_mix`) after
+  each repository.
 
 Fusion is deterministic: ties keep the order of first appearance, dense hits first.
 """
@@ -44,26 +44,32 @@ class Mix:
     """Weight of the usage prior (:class:`~retrieval.priors.PremisePriors`)."""
     locality: float = 0.0
     """Weight of the locality prior."""
+    imported: float = 0.0
+    """Weight of the imported prior."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.dense <= 1.0:
             raise ValueError(f"the dense weight must lie in [0, 1], got {self.dense}")
-        if self.usage < 0 or self.locality < 0:
-            raise ValueError(f"prior weights must not be negative, got {self.usage}, {self.locality}")
+        if min(self.usage, self.locality, self.imported) < 0:
+            raise ValueError(f"prior weights must not be negative, got {self.usage}, {self.locality}, "
+                             f"{self.imported}")
 
     @property
     def uses_priors(self) -> bool:
-        """Whether either prior counts."""
-        return self.usage > 0 or self.locality > 0
+        """Whether any prior counts."""
+        return self.usage > 0 or self.locality > 0 or self.imported > 0
 
     def describe(self) -> str:
         """``dense weight 0.7``, then the priors' weights when they count.
 
-        >>> Mix(0.7).describe(), Mix(0.7, 0.6, 0.4).describe()
-        ('dense weight 0.7', 'dense weight 0.7, usage 0.6, locality 0.4')
+        >>> Mix(0.7).describe(), Mix(0.7, 0.6, 0.4).describe(), Mix(0.7, 0, 0.8, 0.4).describe()
+        ('dense weight 0.7', 'dense weight 0.7, usage 0.6, locality 0.4', 'dense weight 0.7, usage 0.0, locality 0.8, imported 0.4')
         """
         said = f"dense weight {self.dense:.1f}"
-        return said + (f", usage {self.usage:.1f}, locality {self.locality:.1f}" if self.uses_priors else "")
+        if not self.uses_priors:
+            return said
+        return said + f", usage {self.usage:.1f}, locality {self.locality:.1f}" + (
+            f", imported {self.imported:.1f}" if self.imported > 0 else "")
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], k: int, *, rrf_k: int = 60) -> list[Hit]:
@@ -117,7 +123,8 @@ def score_mix(dense: Sequence[Hit], lexical: Sequence[Hit], k: int, weight: floa
 def _prior_of(mix: Mix, priors: PremisePriors | None, origin: Origin | None) -> Callable[[str], float] | None:
     if priors is None or not mix.uses_priors:
         return None
-    return lambda pid: mix.usage * priors.usage(pid) + mix.locality * priors.locality(pid, origin)
+    return lambda pid: (mix.usage * priors.usage(pid) + mix.locality * priors.locality(pid, origin)
+                        + mix.imported * priors.imported(pid, origin))
 
 
 def pick_mix(dense: Sequence[Sequence[Hit]], lexical: Sequence[Sequence[Hit]],
@@ -125,15 +132,15 @@ def pick_mix(dense: Sequence[Sequence[Hit]], lexical: Sequence[Sequence[Hit]],
              origins: Sequence[Origin | None] | None = None, weights: Sequence[float] = WEIGHTS,
              prior_weights: Sequence[float] = PRIOR_WEIGHTS) -> Mix:
     """The weights with the best mean R@10 (then mean reciprocal rank in the top 10, then the larger dense
-    weight, then the smaller prior weights) on validation queries, every combination of ``weights`` ×
-    ``prior_weights`` × ``prior_weights`` tried (only the dense weights without ``priors``).
+    weight, then the smaller prior weights) on validation queries, every combination of ``weights`` and
+    ``prior_weights`` for each of the three priors tried (only the dense weights without ``priors``).
 
     Each combination ranks a query's hits as :func:`score_mix` does (the same sums, the same stable order).
     Queries without positives do not count; with none left, the mix is dense alone.
     """
-    grid = [(w, u, f) for w in weights for u in (prior_weights if priors else (0.0,))
-            for f in (prior_weights if priors else (0.0,))]
-    w, u, f = (np.array(c, dtype=np.float64) for c in zip(*grid))
+    each = prior_weights if priors else (0.0,)
+    grid = [(w, u, f, m) for w in weights for u in each for f in each for m in each]
+    w, u, f, m = (np.array(c, dtype=np.float64) for c in zip(*grid))
     r10, rr, counted = np.zeros(len(grid)), np.zeros(len(grid)), 0
     origins = origins if origins is not None else [None] * len(dense)
     for d, lx, pos, origin in zip(dense, lexical, positives, origins):
@@ -145,8 +152,9 @@ def pick_mix(dense: Sequence[Sequence[Hit]], lexical: Sequence[Sequence[Hit]],
         if not ids:
             continue
         x = np.array([[dn.get(pid, 0.0), ln.get(pid, 0.0)] for pid in ids])
-        p = np.array(priors.features(ids, origin)) if priors else np.zeros((len(ids), 2))
-        scores = (x[:, :1] * w + x[:, 1:] * (1 - w)) + (p[:, :1] * u + p[:, 1:] * f)  # score_mix's order of sums
+        p = np.array(priors.features(ids, origin)) if priors else np.zeros((len(ids), 3))
+        # score_mix's order of sums, so that ties break alike
+        scores = (x[:, :1] * w + x[:, 1:] * (1 - w)) + (p[:, :1] * u + p[:, 1:2] * f + p[:, 2:] * m)
         top = np.argsort(-scores, axis=0, kind="stable")[:10]  # (≤ 10, combinations)
         hit = np.isin(np.array(ids)[top], list(pos))
         r10 += hit.sum(axis=0) / len(pos)
@@ -154,7 +162,7 @@ def pick_mix(dense: Sequence[Sequence[Hit]], lexical: Sequence[Sequence[Hit]],
         rr += np.where(first >= 0, 1.0 / np.maximum(first + 1, 1), 0.0)
     if not counted:
         return Mix(1.0)
-    best = max(range(len(grid)), key=lambda i: (r10[i], rr[i], grid[i][0], -grid[i][1], -grid[i][2]))
+    best = max(range(len(grid)), key=lambda i: (r10[i], rr[i], grid[i][0], -grid[i][1], -grid[i][2], -grid[i][3]))
     return Mix(*grid[best])
 
 
@@ -183,11 +191,13 @@ class HybridRetriever:
     weight: float = 0.5
     """Dense weight of the ``mix`` fusion."""
     priors: PremisePriors | None = None
-    """Usage and locality priors of the ``mix`` fusion (None: none)."""
+    """Usage, locality and imported priors of the ``mix`` fusion (None: none)."""
     usage_weight: float = 0.0
     """Weight of the usage prior in the ``mix``."""
     locality_weight: float = 0.0
     """Weight of the locality prior in the ``mix`` (it needs the queries' ``origins``)."""
+    imported_weight: float = 0.0
+    """Weight of the imported prior in the ``mix`` (it needs the queries' ``origins`` with their imports)."""
     depth: int = 100
     """Hits taken from each ranker before fusing (at least ``k``)."""
     rrf_k: int = 60
@@ -207,7 +217,7 @@ class HybridRetriever:
                **kw) -> HybridRetriever:
         """The ``mix`` fusion with ``mix``'s weights."""
         return cls(dense, lexical, fusion="mix", weight=mix.dense, priors=priors, usage_weight=mix.usage,
-                   locality_weight=mix.locality, **kw)
+                   locality_weight=mix.locality, imported_weight=mix.imported, **kw)
 
     def retrieve(self, queries: Sequence[str], k: int, allowed: Sequence[Collection[str]] | None = None,
                  origins: Sequence[Origin | None] | None = None) -> list[list[Hit]]:
@@ -217,7 +227,7 @@ class HybridRetriever:
         lexical = self.lexical.retrieve(queries, depth, allowed)
         if self.fusion == "rrf":
             return [reciprocal_rank_fusion([d, lx], k, rrf_k=self.rrf_k) for d, lx in zip(dense, lexical)]
-        mix = Mix(self.weight, self.usage_weight, self.locality_weight)
+        mix = Mix(self.weight, self.usage_weight, self.locality_weight, self.imported_weight)
         origins = origins if origins is not None else [None] * len(queries)
         return [score_mix(d, lx, k, self.weight, _prior_of(mix, self.priors, origin))
                 for d, lx, origin in zip(dense, lexical, origins)]

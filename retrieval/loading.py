@@ -34,7 +34,7 @@ def load_mix(checkpoint_dir: Path):
     try:
         saved = json.loads((Path(checkpoint_dir) / MIX_FILE).read_text(encoding="utf-8"))
         return Mix(float(saved["weight"]), float(saved.get("usage_weight", 0.0)),
-                   float(saved.get("locality_weight", 0.0)))
+                   float(saved.get("locality_weight", 0.0)), float(saved.get("imported_weight", 0.0)))
     except (OSError, ValueError, KeyError, TypeError):
         return Mix(DEFAULT_WEIGHT)
 
@@ -58,8 +58,9 @@ def _write_json(target: Path, data: dict) -> None:
 def save_mix(checkpoint_dir: Path, mix, queries: int, usage: Mapping[str, int] | None = None) -> None:
     """Record the weights picked on ``queries`` validation queries beside the checkpoint, and the usage counts
     their prior needs when it counts (each file written atomically)."""
-    _write_json(Path(checkpoint_dir) / MIX_FILE, {"format": 2, "weight": mix.dense, "usage_weight": mix.usage,
-                                                   "locality_weight": mix.locality, "validation_queries": queries})
+    _write_json(Path(checkpoint_dir) / MIX_FILE, {"format": 3, "weight": mix.dense, "usage_weight": mix.usage,
+                                                   "locality_weight": mix.locality, "imported_weight": mix.imported,
+                                                   "validation_queries": queries})
     if usage is not None and mix.usage > 0:
         _write_json(Path(checkpoint_dir) / USAGE_FILE, {"format": 1, "usage": dict(sorted(usage.items()))})
 

@@ -189,6 +189,9 @@ def test_premises_are_asked_for_with_where_the_theorem_is():
     retriever.index(PREMISES)
     RetrievedPremises(retriever, PREMISES).premises([request("⊢ a"), request("⊢ b")], 2)
     assert seen == [[Origin(THEOREM.path, THEOREM.start.line)] * 2]  # for the hybrid's locality prior
+    seen.clear()  # and with the modules its file imports, for the imported prior
+    RetrievedPremises(retriever, PREMISES, imports=lambda t: frozenset({"Lib.Basic"})).premises([request("⊢ c")], 2)
+    assert seen == [[Origin(THEOREM.path, THEOREM.start.line, frozenset({"Lib.Basic"}))]]
 
 
 def test_a_combined_generator_retrieves_once_per_state_and_suggests_the_same():

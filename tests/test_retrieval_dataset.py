@@ -66,9 +66,11 @@ def test_queries_say_where_they_come_from_and_usage_counts_the_training_units(st
     store, repos = stored
     data = build_dataset(store, repos[1])
     theorems = {t.id: t for t in store.theorems(repos[1].id)}
+    imports = {f.path: frozenset(f.imports) for f in store.files(repos[1].id)}
     for query in data.validation + data.test:
         theorem = theorems[query.theorem_id]
-        assert query.origin == Origin(theorem.path, theorem.start.line)
+        assert query.origin == Origin(theorem.path, theorem.start.line, imports[theorem.path])
+    assert any(query.origin.imports for query in data.validation + data.test)  # the fixture's files import
     by_name = {p.full_name: p for p in corpus_for(store, repos[1])[1]}
     counted = Counter(p.id for tid in data.split.train for u in units(theorems[tid], by_name) for p in u.positives)
     assert data.usage and data.usage == dict(counted)  # training theorems only: held-out proofs are not counted

@@ -110,8 +110,10 @@ def test_a_run_ranks_with_the_hybrid_and_keeps_the_weight_it_picked(tmp_path) ->
     assert 0.0 <= saved["weight"] <= 1.0 and saved["validation_queries"] > 0
     retriever = load_retriever(last, tmp_path / "index", 64, lambda: [], ranking="hybrid", fusion="mix")
     assert isinstance(retriever, HybridRetriever) and retriever.weight == saved["weight"]
-    assert (retriever.usage_weight, retriever.locality_weight) == (saved["usage_weight"], saved["locality_weight"])
-    assert (retriever.priors is not None) == (saved["usage_weight"] > 0 or saved["locality_weight"] > 0)
+    assert (retriever.usage_weight, retriever.locality_weight, retriever.imported_weight) == (
+        saved["usage_weight"], saved["locality_weight"], saved["imported_weight"])
+    assert (retriever.priors is not None) == (max(saved["usage_weight"], saved["locality_weight"],
+                                                  saved["imported_weight"]) > 0)
     if saved["usage_weight"] > 0:  # the counts the prior weighs are kept with the checkpoint
         assert retriever.priors.counts == json.loads((last / "premise-usage.json").read_text())["usage"]
 
@@ -121,23 +123,26 @@ def at(name: str, path: str, line: int) -> Premise:
 
 
 def test_the_priors_lift_what_both_rankers_miss_and_their_weights_come_from_validation() -> None:
-    # 30 premises; both rankers return p0..p19 (dense) and p10..p29 (BM25) in order; the positives sit at
-    # rank 16–20 of each: outside every top 10 of the mix alone.
+    # 31 premises; both rankers return p0..p20 (dense) and p10..p30 (BM25) in order; the positives sit at
+    # rank 16–21 of each: outside every top 10 of the mix alone.
     corpus = [at(f"p{i}", "Other.lean", i + 1) for i in range(28)] + [at("near", "Thm.lean", 90),
-                                                                      at("used", "Lib.lean", 1)]
+                                                                      at("used", "Lib.lean", 1),
+                                                                      at("imported", "Dir/Dep.lean", 1)]
     ids = [p.id for p in corpus]
-    dense = [[Hit(pid, 1 - r / 100) for r, pid in enumerate(ids[:20])]] * 2
-    lexical = [[Hit(pid, 30.0 - r) for r, pid in enumerate(ids[10:])]] * 2
-    near, used = ids[28], ids[29]
-    positives = [{near}, {used}]
-    origins = [Origin("Thm.lean", 100), Origin("Thm.lean", 100)]
-    assert all(_rank(pid, score_mix(dense[0], lexical[0], 40, w)) > 10 for pid in (near, used) for w in WEIGHTS)
+    dense = [[Hit(pid, 1 - r / 100) for r, pid in enumerate(ids[:21])]] * 3
+    lexical = [[Hit(pid, 30.0 - r) for r, pid in enumerate(ids[10:])]] * 3
+    near, used, imported = ids[28:]
+    positives = [{near}, {used}, {imported}]
+    origins = [Origin("Thm.lean", 100, frozenset({"Dir.Dep"}))] * 3
+    assert all(_rank(pid, score_mix(dense[0], lexical[0], 40, w)) > 10 for pid in ids[28:] for w in WEIGHTS)
     priors = PremisePriors(corpus, {used: 50, ids[0]: 1})
     mix = pick_mix(dense, lexical, positives, priors=priors, origins=origins)
-    assert mix.usage > 0 and mix.locality > 0  # each prior is needed for one of the two queries
+    assert min(mix.usage, mix.locality, mix.imported) > 0  # each prior is needed for one of the three queries
     hybrid = HybridRetriever.mixing(FixedHits(dense[0]), FixedHits(lexical[0]), mix, priors)
-    rows = hybrid.retrieve(["q", "q"], 10, None, origins)
-    assert [near in {h.premise_id for h in rows[0]}, used in {h.premise_id for h in rows[1]}] == [True, True]
+    rows = hybrid.retrieve(["q"] * 3, 10, None, origins)
+    assert [pos <= {h.premise_id for h in row} for pos, row in zip(positives, rows)] == [True] * 3
+    # Without the file's imports the imported prior has nothing to go by.
+    assert imported not in {h.premise_id for h in hybrid.retrieve(["q"], 10, None, [Origin("Thm.lean", 100)])[0]}
     # Without origins the locality prior has nothing to go by, and the queries rank as without it.
     assert near not in {h.premise_id for h in hybrid.retrieve(["q"], 10)[0]}
     # When the rankers already find the positives, the priors stay unused (the smaller weights win ties).
@@ -171,7 +176,8 @@ def test_the_vectorised_pick_agrees_with_scoring_every_mix_one_by_one() -> None:
         d = [Hit(pid, round(rng.random(), 2)) for pid in rng.sample(ids, 30)]
         lx = [Hit(pid, float(rng.randrange(5))) for pid in rng.sample(ids, 30)]  # ties on purpose
         queries.append((sorted(d, key=lambda h: -h.score), sorted(lx, key=lambda h: -h.score),
-                        set(rng.sample(ids, rng.randrange(0, 4))), Origin(f"F{rng.randrange(3)}.lean", 250)))
+                        set(rng.sample(ids, rng.randrange(0, 4))),
+                        Origin(f"F{rng.randrange(3)}.lean", 250, frozenset(rng.sample(["F0", "F1", "F2"], 1)))))
     dense, lexical, positives, origins = (list(x) for x in zip(*queries))
     picked = pick_mix(dense, lexical, positives, priors=priors, origins=origins)
 
@@ -179,11 +185,12 @@ def test_the_vectorised_pick_agrees_with_scoring_every_mix_one_by_one() -> None:
         scores = [query_score([h.premise_id for h in score_mix(d, lx, 10, mix.dense, _prior(priors, mix, o))], pos)
                   for d, lx, pos, o in queries if pos]
         return (sum(s.recall_at_10 for s in scores), sum(s.reciprocal_rank for s in scores), mix.dense,
-                -mix.usage, -mix.locality)
+                -mix.usage, -mix.locality, -mix.imported)
 
-    grid = [Mix(w, u, f) for w in WEIGHTS for u in PRIOR_WEIGHTS for f in PRIOR_WEIGHTS]
+    grid = [Mix(w, u, f, m) for w in WEIGHTS for u in PRIOR_WEIGHTS for f in PRIOR_WEIGHTS for m in PRIOR_WEIGHTS]
     assert key(picked) == max(key(m) for m in grid)
 
 
 def _prior(priors: PremisePriors, mix: Mix, origin: Origin):
-    return lambda pid: mix.usage * priors.usage(pid) + mix.locality * priors.locality(pid, origin)
+    return lambda pid: (mix.usage * priors.usage(pid) + mix.locality * priors.locality(pid, origin)
+                        + mix.imported * priors.imported(pid, origin))
