@@ -49,10 +49,13 @@ def _cell(retriever, queries, checkpoint: str, after: int, repo: str, split: str
                 tuple(s.recall_at_10 for s in scores), unseen)
 
 
-def _retrievers(dense, corpus, settings, checkpoint_dir: Path | None, datasets=None):
-    """The arm's retriever over ``corpus`` and BM25 over the same: the mix and usage counts saved with the
-    checkpoint, or (``checkpoint_dir`` None) picked now on the validation queries of ``datasets``. ``dense``
-    embeds the premises of ``corpus`` it lacks (premises beyond it are never allowed for these queries)."""
+def _retrievers(dense, corpus, settings, checkpoint_dir: Path | None, datasets=None, picked=None):
+    """The arm's retriever over ``corpus`` and BM25 over the same, and the mix with its usage counts: those
+    ``picked`` before, or saved with the checkpoint, or (``checkpoint_dir`` None) picked now on the validation
+    queries of ``datasets`` with this code, as the evaluate stage picks them. ``dense`` embeds the premises of
+    ``corpus`` it lacks (premises beyond it are never allowed for these queries)."""
+    from collections import Counter
+
     from retrieval.bm25 import BM25Retriever
     from retrieval.hybrid import pick_mix_on
     from retrieval.loading import load_mix, load_usage, rank_with
@@ -62,15 +65,19 @@ def _retrievers(dense, corpus, settings, checkpoint_dir: Path | None, datasets=N
     bm25 = BM25Retriever()
     bm25.index(corpus)
     mixing = (settings.ranking, settings.fusion) == ("hybrid", "mix")
-    if checkpoint_dir is not None:
-        mix = load_mix(checkpoint_dir)
-        priors = PremisePriors(corpus, load_usage(checkpoint_dir)) if mixing and mix.uses_priors else None
+    if picked is not None:
+        mix, usage = picked
+    elif checkpoint_dir is not None:
+        mix, usage = load_mix(checkpoint_dir), load_usage(checkpoint_dir)
     elif mixing:
-        priors = PremisePriors.of(corpus, [d.usage for d in datasets]) if settings.priors else None
+        usage = sum((Counter(d.usage) for d in datasets), Counter()) if settings.priors else None
+        priors = PremisePriors(corpus, usage) if usage is not None else None
         mix = pick_mix_on(dense, bm25, [q for d in datasets for q in d.validation], priors=priors)
     else:
-        mix, priors = None, None
-    return rank_with(dense, bm25, settings.ranking, fusion=settings.fusion, mix=mix, priors=priors), bm25, mix
+        mix, usage = None, None
+    priors = PremisePriors(corpus, usage) if mixing and mix.uses_priors and usage is not None else None
+    return (rank_with(dense, bm25, settings.ranking, fusion=settings.fusion, mix=mix, priors=priors), bm25,
+            (mix, usage))
 
 
 def _keys(queries) -> list[str]:
@@ -83,7 +90,7 @@ def _keys(queries) -> list[str]:
 
 
 def measure(workdir: Path, arm: str, *, untrained: bool = False, overrides: dict | None = None,
-            code_commit: str = "", log=print) -> ArmResults:
+            code_commit: str = "", repick: bool = False, log=print) -> ArmResults:
     """The arm's results (see the module's docstring)."""
     from retrieval.dense import DenseRetriever
     from retrieval.encoder import DualEncoder
@@ -125,8 +132,8 @@ def measure(workdir: Path, arm: str, *, untrained: bool = False, overrides: dict
             encoder = build_encoder(r.model, r.seed, r.max_length) if directory is None else DualEncoder.load(directory)
             encoder.eval()
             dense = DenseRetriever(encoder, max_length=r.max_length)
-            arm_retriever, bm25, mix = _retrievers(dense, corpus_of(store, seen), r, directory,
-                                                   [datasets[x.id] for x in seen])
+            arm_retriever, bm25, picked = _retrievers(dense, corpus_of(store, seen), r,
+                                                      None if repick else directory, [datasets[x.id] for x in seen])
             last = i == len(names) - 1
             for j, repo in enumerate(seen):
                 splits = ["test"] + (["validation"] if last or j == i else [])
@@ -137,13 +144,19 @@ def measure(workdir: Path, arm: str, *, untrained: bool = False, overrides: dict
                         cells.append(_cell(bm25, queries, name, i, repo.name, split, BM25))
             if not single and i + 1 < len(order):  # the next repository, not learned yet: forward transfer
                 nxt = order[i + 1]
-                arm_retriever, bm25, _ = _retrievers(dense, corpus_of(store, order[: i + 2]), r, directory)
+                arm_retriever, bm25, _ = _retrievers(dense, corpus_of(store, order[: i + 2]), r, directory,
+                                                     picked=picked)
                 queries = datasets[nxt.id].test
                 if queries:
                     cells.append(_cell(arm_retriever, queries, name, i, nxt.name, "test", ARM, unseen=True))
                     cells.append(_cell(bm25, queries, name, i, nxt.name, "test", BM25, unseen=True))
+            mix = picked[0]
             log(f"{name}: scored ({time.perf_counter() - started:.0f} s; mix {mix})")
         seconds.setdefault("results", {})["recompute"] = round(time.perf_counter() - started, 1)
+    if repick and kind != "untrained":
+        notes.append(f"the score mix of every checkpoint picked again with this code on the validation queries of "
+                     f"the repositories seen (as the evaluate stage picks it), not the one saved by the run; "
+                     f"last: {mix}")
     if kind == "progressive":
         stored_r10 = {(e["checkpoint"], e["repo"], e["split"]): e["recall_at_10"] for e in stored}
         gaps = [abs(c.recall_at_10 - stored_r10[(c.checkpoint if c.ranker == ARM else BASELINE + c.checkpoint,
@@ -177,10 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting over the run's saved ones (with --untrained: over the defaults)")
     parser.add_argument("--code-commit", default="", help="commit of the code that ran the arm (default: HEAD)")
+    parser.add_argument("--repick", action="store_true",
+                        help="pick each checkpoint's score mix again with this code (as the evaluate stage would) "
+                             "instead of loading the one the run saved: a ranking change that needs no training")
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.set)
     results = measure(args.workdir, args.arm, untrained=args.untrained, overrides=overrides,
-                      code_commit=args.code_commit, log=lambda line: print(line, flush=True))
+                      code_commit=args.code_commit, repick=args.repick, log=lambda line: print(line, flush=True))
     save_results(results, args.out)
     print(f"{args.out}: {len(results.cells)} cells, {results.kind}, {len(results.checkpoints)} checkpoint(s)")
     return 0
