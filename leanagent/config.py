@@ -125,6 +125,9 @@ class RetrieverConfig:
     hard_negatives: int = 0
     """Of the ``num_negatives``, how many come from BM25's ten best accessible premises for the query that
     it does not use (what a keyword ranker confuses); 0: ReProver's in-file and random negatives only."""
+    hard_negatives_from: str = "bm25"
+    """Who ranks the hard negatives' ten: ``bm25``, or ``encoder``: the encoder about to learn the repository
+    (the checkpoint of the one before, or the pretrained model), mined afresh before each repository."""
     static_query: str = "statement"
     """Query of a static record: the ``statement`` as written, or shaped as the ``goal`` its proof starts
     from (binders as hypotheses, then ``⊢`` the type), as ReProver's states are."""
@@ -422,7 +425,7 @@ CHOICES = {"curriculum.order": ("easy-first", "leanagent", "random"),
            "prover.env": ("repl", "dojo", "checker"), "retriever.schedule": ("constant", "linear", "cosine"),
            "retriever.split": ("random", "novel_premises"), "retriever.ranking": ("dense", "bm25", "hybrid"),
            "retriever.fusion": ("rrf", "mix"), "retriever.loss": ("mse", "infonce"),
-           "retriever.static_query": ("statement", "goal"), "prover.memory_neighbours": ("lexical", "dense")}
+           "retriever.static_query": ("statement", "goal"), "retriever.hard_negatives_from": ("bm25", "encoder"), "prover.memory_neighbours": ("lexical", "dense")}
 """Settings that take one of a few words."""
 
 AT_LEAST = {"prover.tactic_freeze_after": 0, "retriever.accumulate": 1, "retriever.batch_size": 1,

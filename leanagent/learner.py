@@ -142,15 +142,17 @@ def corpus_of(store: Store, repos: list[Repo]) -> list[Premise]:
     return list(premises.values())
 
 
-def repo_dataset(store: Store, repo: Repo, settings: RetrieverConfig, *, training: bool = False):
+def repo_dataset(store: Store, repo: Repo, settings: RetrieverConfig, *, training: bool = False,
+                 hard_ranker=None):
     """``repo``'s retrieval data (:class:`retrieval.dataset.RepoDataset`) under a run's split; the training
-    examples' negatives only ``training`` (the evaluation queries do not depend on them)."""
+    examples' negatives only ``training`` (the evaluation queries do not depend on them), their hard ones
+    ranked by ``hard_ranker`` (None: BM25)."""
     from retrieval.dataset import build_dataset
 
     return build_dataset(store, repo, seed=settings.seed, strategy=settings.split, fraction=settings.split_fraction,
                          num_negatives=settings.num_negatives, in_file_negatives=settings.in_file_negatives,
                          hard_negatives=settings.hard_negatives, static_query=settings.static_query,
-                         negatives=training)
+                         negatives=training, hard_ranker=hard_ranker)
 
 
 def pick_and_save_mix(settings: RetrieverConfig, checkpoint_dir: Path, datasets: list, dense, bm25,
@@ -252,6 +254,20 @@ class Learner:
                                                                     training=training)
         return data
 
+    def _examples(self, repo: Repo, miner):
+        """``repo``'s training examples for the epoch ``miner`` (the encoder about to learn) is given: with
+        ``retriever.hard_negatives_from = "encoder"`` their hard negatives are ``miner``'s own confusions, mined
+        afresh at every stage (replayed repositories' too, so a resumed run mines as an unbroken one);
+        otherwise the run's dataset, built once."""
+        r = self.config.retriever
+        if r.hard_negatives_from != "encoder" or r.hard_negatives <= 0:
+            return self._dataset(repo, training=True).train
+        from retrieval.dense import DenseRetriever
+
+        miner.eval()
+        return repo_dataset(self.store, repo, r, training=True,
+                            hard_ranker=DenseRetriever(miner, max_length=r.max_length)).train
+
     def _tactic_pairs(self, repo: Repo) -> list[tuple[str, str]]:
         """``repo``'s (goal, tactic) training pairs under the run's split, built once a run (the ranker's
         replay asks again for every earlier repository at each stage)."""
@@ -311,12 +327,12 @@ class Learner:
         r = self.config.retriever
         previous = self._previous(seen)
         model = self._load(previous)
-        data = self._dataset(repo, training=True)
-        examples = list(data.train)
+        examples = list(self._examples(repo, model))
+        data = self._dataset(repo)  # the training one when built above: the same queries
         if r.replay > 0 and len(seen) > 1:
             import random
 
-            earlier = [e for old in seen[:-1] for e in self._dataset(old, training=True).train]
+            earlier = [e for old in seen[:-1] for e in self._examples(old, model)]
             k = min(len(earlier), int(round(r.replay * len(examples))))
             examples += random.Random(r.seed).sample(earlier, k)
         ewc = state = None

@@ -145,31 +145,36 @@ def _negatives(rng: random.Random, positive: Premise, accessible: Sequence[Premi
 
 
 class _HardNegatives:
-    """BM25's best accessible premises for a query that it does not use: what a keyword ranker confuses."""
+    """A ranker's best accessible premises for a query that it does not use: what it confuses (BM25 by
+    default: a keyword ranker's confusions; or the encoder about to be trained, its own)."""
 
     POOL = 10
 
-    def __init__(self, premises: Sequence[Premise]) -> None:
-        from retrieval.bm25 import BM25Retriever
+    def __init__(self, premises: Sequence[Premise], ranker=None) -> None:
+        if ranker is None:
+            from retrieval.bm25 import BM25Retriever
 
-        self.bm25 = BM25Retriever()
-        self.bm25.index(premises)
+            ranker = BM25Retriever()
+        ranker.index(premises)
+        self.ranker = ranker
         self.by_id = {p.id: p for p in premises}
 
     def pool(self, unit: Unit, accessible: Sequence[Premise]) -> list[Premise]:
         """The candidates for ``unit``'s hard negatives, best first."""
         used = {p.id for p in unit.positives}
-        hits = self.bm25.retrieve([unit.query], self.POOL + len(used), [{p.id for p in accessible}])[0]
+        hits = self.ranker.retrieve([unit.query], self.POOL + len(used), [{p.id for p in accessible}])[0]
         return [self.by_id[h.premise_id] for h in hits if h.premise_id not in used and h.score > 0][:self.POOL]
 
 
 def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str = "random",
                   fraction: float = 0.1, num_negatives: int = 3, in_file_negatives: int = 1,
-                  hard_negatives: int = 0, static_query: str = "statement", negatives: bool = True) -> RepoDataset:
+                  hard_negatives: int = 0, static_query: str = "statement", negatives: bool = True,
+                  hard_ranker=None) -> RepoDataset:
     """The repository's split, training examples and evaluation queries, deterministic for a seed.
 
-    Of each example's ``num_negatives``, ``hard_negatives`` are drawn from BM25's ten best accessible
-    premises for its query that it does not use, ``in_file_negatives`` from the positive premise's file,
+    Of each example's ``num_negatives``, ``hard_negatives`` are drawn from the ten best accessible premises
+    for its query that it does not use, as ``hard_ranker`` ranks them (an unindexed retriever; None: BM25),
+    ``in_file_negatives`` from the positive premise's file,
     the rest at random among the accessible ones. Without ``negatives`` the training examples have none (the
     split and the queries are the same): for evaluation, which needs the queries and at most a count of the
     examples, and spares drawing negatives over every accessible premise.
@@ -186,7 +191,7 @@ def build_dataset(store: Store, repo: Repo, *, seed: int = 3407, strategy: str =
     else:
         raise ValueError(f"unknown split strategy {strategy!r} (use 'random' or 'novel_premises')")
     by_id = {t.id: t for t in theorems}
-    hard = _HardNegatives(premises) if negatives and hard_negatives > 0 and split.train else None
+    hard = _HardNegatives(premises, hard_ranker) if negatives and hard_negatives > 0 and split.train else None
     train: list[TrainingExample] = []
     usage: Counter[str] = Counter()
     evals: dict[str, list[EvalQuery]] = {"validation": [], "test": []}

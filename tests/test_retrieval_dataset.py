@@ -170,3 +170,32 @@ def test_negatives_are_drawn_as_the_rule_spelled_out_draws_them(stored) -> None:
         num, in_file = pick.randint(0, 4), pick.randint(0, 2)
         got = _negatives(random.Random(trial), positive, accessible, used, num, in_file, hard)
         assert got == _negatives_spelled_out(random.Random(trial), positive, accessible, used, num, in_file, hard)
+
+
+def test_hard_negatives_can_be_the_encoders_own_confusions(stored) -> None:
+    from database.datasets import AccessIndex
+    from retrieval.dataset import units
+    from retrieval.dense import DenseRetriever
+    from retrieval.encoder import DualEncoder
+
+    store, repos = stored
+    files, premises = corpus_for(store, repos[1])
+    encoder = DualEncoder.tiny_byt5(3, max_length=64)
+    encoder.eval()
+    dense = DenseRetriever(encoder, max_length=64)
+    mined = build_dataset(store, repos[1], hard_negatives=1, hard_ranker=dense)
+    by_bm25 = build_dataset(store, repos[1], hard_negatives=1)
+    assert mined.split == by_bm25.split and mined.test == by_bm25.test  # only training examples change
+    access = AccessIndex(files, premises)
+    theorems = {t.id: t for t in store.theorems(repos[1].id)}
+    allowed: dict[str, set[str]] = {}
+    for tid in mined.split.train:
+        accessible = access.accessible(theorems[tid])
+        for unit in units(theorems[tid], {p.full_name: p for p in accessible}):
+            allowed[unit.query] = {p.id for p in accessible}
+    text_of = {p.id: premise_text(p) for p in premises}
+    for example in mined.train:  # the first negative is one of the encoder's ten best wrong premises
+        hits = dense.retrieve([example.query], 10 + len(example.all_positives), [allowed[example.query]])[0]
+        top = [text_of[h.premise_id] for h in hits if text_of[h.premise_id] not in example.all_positives][:10]
+        assert example.negatives[0] in top
+    assert [e.negatives[0] for e in mined.train] != [e.negatives[0] for e in by_bm25.train]
