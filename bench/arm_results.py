@@ -90,7 +90,7 @@ def _keys(queries) -> list[str]:
 
 
 def measure(workdir: Path, arm: str, *, untrained: bool = False, overrides: dict | None = None,
-            code_commit: str = "", repick: bool = False, log=print) -> ArmResults:
+            code_commit: str = "", repick: bool = False, trained_by: str = "", log=print) -> ArmResults:
     """The arm's results (see the module's docstring)."""
     from retrieval.dense import DenseRetriever
     from retrieval.encoder import DualEncoder
@@ -156,7 +156,7 @@ def measure(workdir: Path, arm: str, *, untrained: bool = False, overrides: dict
     if repick and kind != "untrained":
         notes.append(f"the score mix of every checkpoint picked again with this code on the validation queries of "
                      f"the repositories seen (as the evaluate stage picks it), not the one saved by the run; "
-                     f"last: {mix}")
+                     f"last: {mix}" + (f"; the arm was trained by the code at {trained_by}" if trained_by else ""))
     if kind == "progressive":
         stored_r10 = {(e["checkpoint"], e["repo"], e["split"]): e["recall_at_10"] for e in stored}
         gaps = [abs(c.recall_at_10 - stored_r10[(c.checkpoint if c.ranker == ARM else BASELINE + c.checkpoint,
@@ -193,10 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repick", action="store_true",
                         help="pick each checkpoint's score mix again with this code (as the evaluate stage would) "
                              "instead of loading the one the run saved: a ranking change that needs no training")
+    parser.add_argument("--trained-by", default="", metavar="COMMIT",
+                        help="with --repick: the commit of the code that trained the arm, for the note")
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.set)
     results = measure(args.workdir, args.arm, untrained=args.untrained, overrides=overrides,
-                      code_commit=args.code_commit, repick=args.repick, log=lambda line: print(line, flush=True))
+                      code_commit=args.code_commit, repick=args.repick, trained_by=args.trained_by,
+                      log=lambda line: print(line, flush=True))
     save_results(results, args.out)
     print(f"{args.out}: {len(results.cells)} cells, {results.kind}, {len(results.checkpoints)} checkpoint(s)")
     return 0
