@@ -21,6 +21,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -123,6 +124,25 @@ def rebound(paths: Sequence[Path], writable: Sequence[Path], *, private: Path = 
     return kept
 
 
+def _write_executable(path: Path, text: str) -> None:
+    """``path`` holds ``text``, mode 755: written whole to a temporary file beside it, then renamed over it
+    (a reader sees the old file or the new one, never a part); left alone when it already holds ``text``."""
+    try:
+        if path.read_text(encoding="utf-8") == text and os.access(path, os.X_OK):
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            os.fchmod(f.fileno(), 0o755)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class Sandbox:
     """Runs commands under bubblewrap with ``writable`` directories the only places they may write;
     ``readable`` paths (by default :func:`host_paths`) and the working directory stay visible read-only
@@ -159,7 +179,10 @@ class Sandbox:
     def shims(self, directory: str | os.PathLike[str], tools: Mapping[str, str]) -> Path:
         """Write wrapper executables (name → real path) into ``directory`` that run the real tool inside
         this sandbox, in the caller's working directory, under the same limits; put ``directory`` first
-        on PATH and every ``lake``/``lean`` a library starts (LeanDojo's tracing and REPL) is sandboxed."""
+        on PATH and every ``lake``/``lean`` a library starts (LeanDojo's tracing and REPL) is sandboxed.
+
+        Several workers may write the same shims while others run them: each is written whole beside its place
+        and renamed over it (a shim is never seen half-written), and one already the same is left as it is."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         lim = self.limits
@@ -179,15 +202,13 @@ class Sandbox:
             tail = quote(["--chdir", "@PWD@", "--", real]).replace("@PWD@", '"$PWD"') + ' "$@"'
             binds = quote(self._binds())
             head = quote([*prefix, "--", *self._head()])
-            path = directory / name
-            path.write_text(
-                f"#!/bin/sh\n# leanagent sandbox shim for {real}\n"
-                f"case \"$PWD\" in\n"
-                f"  {patterns}) set -- {binds} {tail} ;;\n"
-                f"  {PRIVATE}/*) set -- --ro-bind \"$PWD\" \"$PWD\" {binds} {tail} ;;\n"
-                f"  *) set -- {binds} {tail} ;;\n"
-                f"esac\nexec {head} \"$@\"\n")
-            path.chmod(0o755)
+            _write_executable(directory / name,
+                              f"#!/bin/sh\n# leanagent sandbox shim for {real}\n"
+                              f"case \"$PWD\" in\n"
+                              f"  {patterns}) set -- {binds} {tail} ;;\n"
+                              f"  {PRIVATE}/*) set -- --ro-bind \"$PWD\" \"$PWD\" {binds} {tail} ;;\n"
+                              f"  *) set -- {binds} {tail} ;;\n"
+                              f"esac\nexec {head} \"$@\"\n")
         return directory
 
     def _set_limits(self) -> None:  # runs in the child between fork and exec

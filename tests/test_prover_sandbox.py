@@ -237,3 +237,22 @@ def test_shims_run_the_real_tool_inside_the_sandbox(tmp_path: Path):
     done = subprocess.run([str(shims / "py"), "-c", code], cwd=work, capture_output=True, text=True, timeout=60)
     assert done.returncode == 5 and done.stdout.strip() == str(work)  # ran in the caller's directory, read-only
     assert not Path("/var/tmp/leanagent-shim-escape").exists()
+
+
+def test_shims_are_replaced_whole_and_left_alone_when_unchanged(tmp_path: Path, monkeypatch):
+    import prover.sandbox as sandbox_module
+
+    box = Sandbox([tmp_path / "work"], limits=SandboxLimits(wall_seconds=30))
+    shim = box.shims(tmp_path / "bin", {"py": sys.executable}) / "py"
+    first = shim.stat()
+    assert os.access(shim, os.X_OK) and shim.read_text().startswith("#!/bin/sh\n")
+    box.shims(tmp_path / "bin", {"py": sys.executable})  # another worker, the same shims: nothing written
+    assert shim.stat().st_ino == first.st_ino and shim.stat().st_mtime_ns == first.st_mtime_ns
+    shim.write_text("#!/bin/sh\nexit 0\n")  # a stale one (another version): replaced by a rename, not rewritten
+    stale = shim.stat().st_ino
+    replaced = []
+    monkeypatch.setattr(sandbox_module.os, "replace",
+                        lambda src, dst: (replaced.append(Path(dst).name), os.rename(src, dst))[-1])
+    box.shims(tmp_path / "bin", {"py": sys.executable})
+    assert replaced == ["py"] and shim.stat().st_ino != stale and os.access(shim, os.X_OK)
+    assert shim.read_text().startswith("#!/bin/sh\n# leanagent sandbox shim") and sorted(os.listdir(shim.parent)) == ["py"]
