@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -165,12 +167,17 @@ class RayUnavailable(RuntimeError):
 
 def init_ray(workers: int, address: str = "") -> tuple[Any, bool]:
     """Connect to the cluster at ``address``, or start a local Ray with ``workers`` CPUs; (ray, whether
-    this call started it). An existing connection is reused."""
+    this call started it). An existing connection is reused.
+
+    ``ray.init`` puts its own SIGTERM handler in place (``sys.exit``); the one before it is put back, so that
+    SIGTERM still stops the command as the CLI says (one line, exit 130, a training's state saved)."""
     import ray
 
     if ray.is_initialized():
         return ray, False
     kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+    main = threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if main else None
     try:
         if address:
             ray.init(address=address, **kwargs)
@@ -181,6 +188,9 @@ def init_ray(workers: int, address: str = "") -> tuple[Any, bool]:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise RayUnavailable(f"cannot start {where} for proving ({first}); what is stored is kept: run the same "
                              "command again to resume (a loaded machine can make Ray's start time out)") from err
+    finally:
+        if main and sigterm is not None:  # None: set outside Python, nothing to put back
+            signal.signal(signal.SIGTERM, sigterm)
     return ray, True
 
 

@@ -164,6 +164,34 @@ def test_a_cluster_address_goes_to_ray_init(monkeypatch):
     assert calls[1]["num_cpus"] == 3 and "address" not in calls[1]
 
 
+def test_ray_init_leaves_the_clis_sigterm_handler_in_place(monkeypatch):
+    import signal
+    import sys
+
+    import ray
+    from ray._private.utils import set_sigterm_handler
+
+    from leanagent.cli import _interrupted
+    from prover.batch import init_ray
+
+    def init(**kw):  # what ray.init does first, before it connects: its own handler, sys.exit
+        set_sigterm_handler(lambda signum, frame: sys.exit(signum))
+        if kw.get("address"):
+            raise ConnectionError("no cluster there")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    before = signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        init_ray(1)
+        assert signal.getsignal(signal.SIGTERM) is _interrupted  # SIGTERM still stops the command as the CLI says
+        with pytest.raises(Exception, match="no cluster there"):
+            init_ray(1, "ray://nowhere:10001")
+        assert signal.getsignal(signal.SIGTERM) is _interrupted
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def test_a_found_proof_is_proved_only_when_the_final_check_accepts_it(tmp_path: Path):
     cheat_rules = {("E", "sorry"): ()}  # an environment that lets `sorry` close the goal (as a lax REPL might)
     theorems = [fake_theorem("t", line=1)]
