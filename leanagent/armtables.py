@@ -2,8 +2,9 @@
 
 For each split: every arm's pooled test figures at its last checkpoint against BM25 on the same queries and
 against the default arm (paired bootstrap over queries, :mod:`retrieval.stats`); its lifelong metrics and forward
-transfer; the spread over seeds where an arm ran with several; then the two claims (curriculum vs random order,
-progressive vs naive fine-tuning) in words. An interval that holds the no-difference value is written as a tie.
+transfer; the spread over seeds where an arm ran with several; then the claims in words: curriculum vs random
+order and progressive vs naive fine-tuning (each seed, then the seeds averaged query by query), the default vs
+EWC, joint training and no training. An interval that holds the no-difference value is written as a tie.
 """
 
 from __future__ import annotations
@@ -60,10 +61,34 @@ def paired(a: dict[str, tuple], b: dict[str, tuple]) -> dict[str, Interval] | No
     if set(a) != set(b) or not a:
         return None
     keys = sorted(a)
-    a10, arr = _columns(a, keys)
-    b10, brr = _columns(b, keys)
+    return _versus(*_columns(a, keys), *_columns(b, keys))
+
+
+def _versus(a10: list[float], arr: list[float], b10: list[float], brr: list[float]) -> dict[str, Interval]:
     return {"miss_rate_ratio": miss_rate_ratio(a10, b10), "mrr_ratio": ratio(arr, brr),
             "delta_r10": difference(a10, b10), "delta_mrr": difference(arr, brr)}
+
+
+def _seed_mean(arms: Sequence[ArmResults]) -> tuple[list[str], list[float], list[float]] | None:
+    """Each query's R@10 and reciprocal rank averaged over ``arms`` (seeds of one arm), keys sorted; None
+    unless all hold the same queries."""
+    finals = [_final(a) for a in arms]
+    if not finals or any(set(f) != set(finals[0]) for f in finals):
+        return None
+    keys = sorted(finals[0])
+    columns = [_columns(f, keys) for f in finals]
+    return (keys, [statistics.mean(c[0][i] for c in columns) for i in range(len(keys))],
+            [statistics.mean(c[1][i] for c in columns) for i in range(len(keys))])
+
+
+def _seeds_claim(title: str, a: Sequence[ArmResults], b: Sequence[ArmResults]) -> str | None:
+    """``title``'s claim with each side's seeds averaged query by query (paired over the same queries)."""
+    x, y = _seed_mean(a), _seed_mean(b)
+    if x is None or y is None or x[0] != y[0]:
+        return None
+    vs = _versus(x[1], x[2], y[1], y[2])
+    names = lambda arms: "mean(" + ", ".join(r.arm for r in arms) + ")" if len(arms) > 1 else arms[0].arm  # noqa: E731
+    return _said(title, names(a), names(b), vs)
 
 
 def _final(results: ArmResults, ranker: str = ARM) -> dict[str, tuple]:
@@ -139,11 +164,15 @@ def _claim(title: str, a: ArmResults, b: ArmResults) -> str:
     vs = paired(_final(a), _final(b))
     if vs is None:
         return f"- {title}: {a.arm} and {b.arm} were scored on other queries; no paired comparison."
+    return _said(title, a.arm, b.arm, vs)
+
+
+def _said(title: str, a: str, b: str, vs: dict[str, Interval]) -> str:
     d10, dmrr = vs["delta_r10"], vs["delta_mrr"]
     tie = not d10.excludes(0.0) and not dmrr.excludes(0.0)
     verdict = "a tie" if tie else ("better" if d10.estimate > 0 or dmrr.estimate > 0 else "worse") + \
         (" (one of the two a tie)" if not d10.excludes(0.0) or not dmrr.excludes(0.0) else "")
-    return (f"- {title}: {a.arm} − {b.arm}, pooled test ΔR@10 {fmt(d10, 0.0)}, ΔMRR {fmt(dmrr, 0.0)} "
+    return (f"- {title}: {a} − {b}, pooled test ΔR@10 {fmt(d10, 0.0)}, ΔMRR {fmt(dmrr, 0.0)} "
             f"(n = {d10.queries}): {verdict}.")
 
 
@@ -190,11 +219,25 @@ def render_tables(arms: Sequence[ArmResults]) -> str:
             if naive is not None:
                 claims.append(_claim(f"progressive (replay) vs naive fine-tuning, random order seed {match[1]}", a,
                                      naive))
+        randoms = [a for a in group if re.fullmatch(r"random-s\d+", a.arm)]
+        pairs = [(a, n) for a in randoms for n in group if n.arm == "naive-" + a.arm.removeprefix("random-")]
+        if default is not None and len(randoms) > 1:
+            claims.append(_seeds_claim(f"curriculum vs random order, {len(randoms)} seeds averaged query by query",
+                                       [default], randoms))
+        if len(pairs) > 1:
+            claims.append(_seeds_claim(f"progressive (replay) vs naive fine-tuning in the same random orders, "
+                                       f"{len(pairs)} seeds averaged query by query",
+                                       [a for a, _ in pairs], [n for _, n in pairs]))
         for a in group:
             if a.arm.startswith("naive-s") and default is not None:
                 claims.append(_claim(f"the default vs naive fine-tuning ({a.arm})", default, a))
             if a.arm == "joint" and default is not None:
                 claims.append(_claim("the default (lifelong) vs joint training", default, a))
+            if a.arm.startswith("ewc") and default is not None:
+                claims.append(_claim(f"replay (the default) vs EWC instead ({a.arm})", default, a))
+            if a.arm == "untrained" and default is not None:
+                claims.append(_claim("what training adds: the default vs the untrained encoder", default, a))
+        claims = [c for c in claims if c is not None]
         if claims:
             out.append("\nThe claims, paired over the same test queries:\n")
             out += claims
