@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from leanagent.armresults import ARM, BM25, ArmResults, final_cells, forward_cells, pooled
 from retrieval.stats import Interval, difference, mean_interval, miss_rate_ratio, ratio
 
-__all__ = ["DEFAULT_ARM", "fmt", "paired", "render_tables"]
+__all__ = ["DEFAULT_ARM", "fmt", "paired", "render_tables", "verdict"]
 
 DEFAULT_ARM = "default"
 """The arm every other is compared with."""
@@ -167,13 +167,27 @@ def _claim(title: str, a: ArmResults, b: ArmResults) -> str:
     return _said(title, a.arm, b.arm, vs)
 
 
+def verdict(d10: Interval, dmrr: Interval) -> str:
+    """``a`` − ``b`` in a word, from the differences whose intervals leave out 0 (the others are ties).
+
+    >>> i = lambda est, low, high: Interval(est, low, high, 61)
+    >>> verdict(i(-0.036, -0.08, -0.001), i(0.013, -0.04, 0.07)), verdict(i(0.04, 0.01, 0.07), i(0.03, 0.01, 0.05))
+    ('worse (one of the two a tie)', 'better')
+    >>> verdict(i(0.04, 0.01, 0.07), i(-0.03, -0.05, -0.01)), verdict(i(0.01, -0.01, 0.03), i(0.0, -0.1, 0.1))
+    ('mixed: better on R@10, worse on MRR', 'a tie')
+    """
+    signs = [(name, d.estimate > 0) for name, d in (("R@10", d10), ("MRR", dmrr)) if d.excludes(0.0)]
+    if not signs:
+        return "a tie"
+    if len({up for _, up in signs}) > 1:
+        return "mixed: " + ", ".join(f"{'better' if up else 'worse'} on {name}" for name, up in signs)
+    return ("better" if signs[0][1] else "worse") + (" (one of the two a tie)" if len(signs) == 1 else "")
+
+
 def _said(title: str, a: str, b: str, vs: dict[str, Interval]) -> str:
     d10, dmrr = vs["delta_r10"], vs["delta_mrr"]
-    tie = not d10.excludes(0.0) and not dmrr.excludes(0.0)
-    verdict = "a tie" if tie else ("better" if d10.estimate > 0 or dmrr.estimate > 0 else "worse") + \
-        (" (one of the two a tie)" if not d10.excludes(0.0) or not dmrr.excludes(0.0) else "")
     return (f"- {title}: {a} − {b}, pooled test ΔR@10 {fmt(d10, 0.0)}, ΔMRR {fmt(dmrr, 0.0)} "
-            f"(n = {d10.queries}): {verdict}.")
+            f"(n = {d10.queries}): {verdict(d10, dmrr)}.")
 
 
 def arm_order(name: str) -> tuple[int, str]:
