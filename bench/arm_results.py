@@ -29,7 +29,7 @@ from pathlib import Path
 from database.store import Store
 from leanagent.armresults import ARM, BM25, ArmResults, Cell, save_results
 from leanagent.config import load_config
-from leanagent.learner import BASELINE, build_encoder, corpus_of, repo_dataset
+from leanagent.learner import BASELINE, build_encoder, corpus_of, pick_mix_for, repo_dataset
 from leanagent.pipeline import stored_repos
 from leanagent.results import run_state
 from retrieval.evaluate import score_queries
@@ -54,10 +54,7 @@ def _retrievers(dense, corpus, settings, checkpoint_dir: Path | None, datasets=N
     ``picked`` before, or saved with the checkpoint, or (``checkpoint_dir`` None) picked now on the validation
     queries of ``datasets`` with this code, as the evaluate stage picks them. ``dense`` embeds the premises of
     ``corpus`` it lacks (premises beyond it are never allowed for these queries)."""
-    from collections import Counter
-
     from retrieval.bm25 import BM25Retriever
-    from retrieval.hybrid import pick_mix_on
     from retrieval.loading import load_mix, load_usage, rank_with
     from retrieval.priors import PremisePriors
 
@@ -65,17 +62,18 @@ def _retrievers(dense, corpus, settings, checkpoint_dir: Path | None, datasets=N
     bm25 = BM25Retriever()
     bm25.index(corpus)
     mixing = (settings.ranking, settings.fusion) == ("hybrid", "mix")
+    priors = None
     if picked is not None:
         mix, usage = picked
     elif checkpoint_dir is not None:
         mix, usage = load_mix(checkpoint_dir), load_usage(checkpoint_dir)
     elif mixing:
-        usage = sum((Counter(d.usage) for d in datasets), Counter()) if settings.priors else None
-        priors = PremisePriors(corpus, usage) if usage is not None else None
-        mix = pick_mix_on(dense, bm25, [q for d in datasets for q in d.validation], priors=priors)
+        mix, priors = pick_mix_for(settings, datasets, dense, bm25, corpus)
+        usage = priors.counts if priors is not None else None
     else:
         mix, usage = None, None
-    priors = PremisePriors(corpus, usage) if mixing and mix.uses_priors and usage is not None else None
+    if priors is None and mixing and mix.uses_priors and usage is not None:
+        priors = PremisePriors(corpus, usage)
     return (rank_with(dense, bm25, settings.ranking, fusion=settings.fusion, mix=mix, priors=priors), bm25,
             (mix, usage))
 

@@ -162,17 +162,25 @@ def pick_and_save_mix(settings: RetrieverConfig, checkpoint_dir: Path, datasets:
     counted over those repositories' training units) when ``retriever.priors`` is on; then the priors and a
     phrase for the log. A dense weight of 0.5, no priors and nothing saved unless the ranking is a ``mix``
     hybrid."""
-    from retrieval.hybrid import Mix, pick_mix_on
+    from retrieval.hybrid import Mix
     from retrieval.loading import save_mix
-    from retrieval.priors import PremisePriors
 
     if (settings.ranking, settings.fusion) != ("hybrid", "mix"):
         return Mix(0.5), None, ""
-    queries = [q for data in datasets for q in data.validation]
+    mix, priors = pick_mix_for(settings, datasets, dense, bm25, corpus)
+    queries = sum(len(data.validation) for data in datasets)
+    save_mix(checkpoint_dir, mix, queries, priors.counts if priors else None)
+    return mix, priors, f"; hybrid {mix.describe()} (picked on {queries} validation queries)"
+
+
+def pick_mix_for(settings: RetrieverConfig, datasets: list, dense, bm25, corpus: list[Premise]):
+    """The score mix picked on the validation queries of the ``datasets`` and the priors it weighs (usage
+    counted over their training units; None when ``retriever.priors`` is off)."""
+    from retrieval.hybrid import pick_mix_on
+    from retrieval.priors import PremisePriors
+
     priors = PremisePriors.of(corpus, [data.usage for data in datasets]) if settings.priors else None
-    mix = pick_mix_on(dense, bm25, queries, priors=priors)
-    save_mix(checkpoint_dir, mix, len(queries), priors.counts if priors else None)
-    return mix, priors, f"; hybrid {mix.describe()} (picked on {len(queries)} validation queries)"
+    return pick_mix_on(dense, bm25, [q for data in datasets for q in data.validation], priors=priors), priors
 
 
 def score_repositories(retriever, store: Store, repos: list[Repo], checkpoint: str, settings: RetrieverConfig, *,
