@@ -215,11 +215,15 @@ def _setup(workdir: Path, untrained: bool = False, other_encoder: str | None = N
     return encoder, r, corpus, base, splits, said
 
 
-def _scored(encoder, r, corpus, base, queries: list[Query], bm25, ptext: str = "reprover", qtext: str = "statement"):
-    """:func:`candidates` of ``queries`` with ``encoder`` and ``bm25`` over ``corpus``."""
+def _embedded(encoder, r, corpus, ptext: str = "reprover") -> np.ndarray:
+    """The corpus's embeddings, each premise's text as ``ptext`` writes it (one row a premise, in order)."""
+    return encoder.embed([PREMISE_TEXTS[ptext](p) for p in corpus], batch_size=32, max_length=r.max_length).numpy()
+
+
+def _scored(encoder, r, corpus, base, queries: list[Query], bm25, emb: np.ndarray, qtext: str = "statement"):
+    """:func:`candidates` of ``queries`` with ``encoder`` (the corpus embedded as ``emb``) and ``bm25``."""
     by_id = {p.id: p for p in corpus}
     row = {p.id: i for i, p in enumerate(corpus)}
-    emb = encoder.embed([PREMISE_TEXTS[ptext](p) for p in corpus], batch_size=32, max_length=r.max_length).numpy()
     qemb = encoder.embed([QUERY_TEXTS[qtext](x) for x in queries], batch_size=32, max_length=r.max_length).numpy()
     allowed = [[by_id[pid] for pid in sorted(x.q.allowed) if pid in by_id] for x in queries]
     dense = [emb[[row[p.id] for p in a]] @ e for a, e in zip(allowed, qemb)]
@@ -237,7 +241,7 @@ def _paired(args, mine, bm25) -> int:
     sides = []
     for encoder, r, corpus, base, splits in (mine, other[:5]):
         queries = sorted(splits["validation"], key=lambda x: (x.q.theorem_id, x.q.query))
-        cands = _scored(encoder, r, corpus, base, queries, bm25)
+        cands = _scored(encoder, r, corpus, base, queries, bm25, _embedded(encoder, r, corpus))
         dense_w, weights = pick(cands, kept)
         r10, ranks = evaluate(cands, dense_w, weights)
         sides.append(([(x.q.theorem_id, x.q.query) for x in queries], r10, [1 / k if k else 0.0 for k in ranks]))
@@ -276,10 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.against is not None:
         return _paired(args, (encoder, r, corpus, base, splits), bm25)
     for ptext in args.premise_text:
+        started = time.perf_counter()
+        emb = _embedded(encoder, r, corpus, ptext)
+        print(f"  premise text {ptext}: embedded in {time.perf_counter() - started:.0f} s")
         for qtext in args.query_text:
-            started = time.perf_counter()
-            cand_of = {split: _scored(encoder, r, corpus, base, qs, bm25, ptext, qtext) for split, qs in splits.items()}
-            print(f"  {ptext}/{qtext}: embedded and scored in {time.perf_counter() - started:.0f} s")
+            cand_of = {split: _scored(encoder, r, corpus, base, qs, bm25, emb, qtext) for split, qs in splits.items()}
             for extra in args.priors:
                 names = ("usage", "locality") + tuple(extra.split())
                 dense_w, weights = pick(cand_of["validation"], names)
