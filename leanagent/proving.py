@@ -16,7 +16,7 @@ from pathlib import Path
 
 from database.records import ProofAttempt, Repo, Theorem
 from database.store import Store
-from leanagent.config import Config
+from leanagent.config import Config, ProverConfig
 from leanagent.workdir import Workdir, atomic_write_text
 
 __all__ = ["ProveSummary", "GeneratorRecipe", "EnvRecipe", "VerifierRecipe", "find_repo", "sorry_targets", "skipped_targets", "prove_repository",
@@ -233,6 +233,16 @@ def write_patch(store: Store, repo: Repo, checkpoint: str, path: Path) -> int:
     return sum(len(v) for v in proofs.values())
 
 
+def batch_options(p: ProverConfig, checkpoint: str, limits, *, verifying: bool):
+    """A batch's :class:`~prover.batch.BatchOptions` from the prover settings ``p``; ``verifying``: each found
+    proof is then compiled whole (the edited copy, and the unedited file once per file), two
+    ``prover.check_timeout`` allowed for it before a worker that does not answer is killed."""
+    from prover.batch import BatchOptions
+
+    return BatchOptions(checkpoint=checkpoint, workers=p.workers, ray_address=p.ray_address, limits=limits,
+                        check_seconds=2 * p.check_timeout if verifying else 0.0)
+
+
 def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, checkpoint: str, *,
                      checkpoint_dir: Path | None = None, index_dir: Path | None = None,
                      theorem: str | None = None, patch: Path | None = None,
@@ -245,7 +255,7 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
     Without a Lean toolchain this raises :class:`~prover.env.LeanUnavailable` (one line) before any work. With
     ``env_factory`` given (a test double) and no ``verifier_factory``, found proofs are ``unverified``.
     """
-    from prover.batch import BatchOptions, prove_batch
+    from prover.batch import prove_batch
     from prover.search import SearchLimits
     from prover.toolchain import require_lean
 
@@ -288,10 +298,7 @@ def prove_repository(config: Config, store: Store, wd: Workdir, repo: Repo, chec
             on_result(attempt)
     limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions,
                           tactics_per_node=p.num_sampled_tactics, frontier_batch=p.frontier_batch)
-    # a found proof is then compiled whole (the edited copy, and the unedited file once per file)
-    checking = 2 * p.check_timeout if verifier_factory is not None else 0.0
-    options = BatchOptions(checkpoint=checkpoint, workers=p.workers, ray_address=p.ray_address, limits=limits,
-                           check_seconds=checking)
+    options = batch_options(p, checkpoint, limits, verifying=verifier_factory is not None)
     bar = None
     if show_progress:
         from tqdm import tqdm

@@ -170,8 +170,8 @@ def _prove(config, wd, checkpoint: str, targets: list[Theorem], old, env_factory
         line = "proofs not searched: no Lean toolchain (install elan to search and check them)"
         echo(line)
         return {"skipped": line}
-    from leanagent.proving import EnvRecipe, GeneratorRecipe, VerifierRecipe
-    from prover.batch import BatchOptions, prove_batch
+    from leanagent.proving import EnvRecipe, GeneratorRecipe, VerifierRecipe, batch_options
+    from prover.batch import prove_batch
     from prover.search import SearchLimits
 
     p = config.prover
@@ -185,8 +185,7 @@ def _prove(config, wd, checkpoint: str, targets: list[Theorem], old, env_factory
                                 config.retriever.max_length, p.num_premises,
                                 config.retriever.ranking, config.retriever.fusion, p.memory_neighbours)
     limits = SearchLimits(timeout=p.timeout, max_expansions=p.max_expansions, tactics_per_node=p.num_sampled_tactics)
-    options = BatchOptions(checkpoint=f"timesplit@{checkpoint}", workers=p.workers, ray_address=p.ray_address,
-                           limits=limits, check_seconds=2 * p.check_timeout if verifier is not None else 0.0)
+    options = batch_options(p, f"timesplit@{checkpoint}", limits, verifying=verifier is not None)
     summary = prove_batch(targets, env_factory, generator, options, verifier_factory=verifier)
     proved = [a for a in summary.attempts if a.outcome == "proved"]
     unverified = summary.count("unverified")
