@@ -35,6 +35,7 @@ from database.records import Dependency, Repo
 from leanagent.acquire import AcquireError, _clone, read_toolchain, slug
 from leanagent.gitutil import GitError, git, is_git_dir
 from leanagent.repos import normalise_url
+from leanagent.workdir import atomic_write_text
 from prover.sandbox import Sandbox, SandboxLimits, SandboxResult
 from prover.toolchain import require_lean
 
@@ -458,11 +459,8 @@ def is_built(project: LeanProject) -> bool:
 
 
 def _mark_built(project: LeanProject) -> None:
-    path = project.root / ".lake" / MARKER
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"commit": project.commit, "toolchain": project.toolchain}) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(project.root / ".lake" / MARKER,
+                      json.dumps({"commit": project.commit, "toolchain": project.toolchain}) + "\n")
 
 
 _NEXT = {"toolchain": "check the network, or install it yourself: `elan toolchain install TOOLCHAIN`",
