@@ -148,7 +148,8 @@ def _spread(arms: Sequence[ArmResults]) -> list[str]:
             continue
         figures = {"R@10": [], "MRR": [], "FM": []}
         for results in members:
-            r10, rr = _columns(_final(results), sorted(_final(results)))
+            final = _final(results)
+            r10, rr = _columns(final, sorted(final))
             figures["R@10"].append(sum(r10) / len(r10))
             figures["MRR"].append(sum(rr) / len(rr))
             fm = results.lifelong().get("forgetting_measure")
